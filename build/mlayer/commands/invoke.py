@@ -1,0 +1,7 @@
+"""`mlayer invoke` (not implemented yet)."""
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    pass

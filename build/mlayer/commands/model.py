@@ -1,0 +1,7 @@
+"""`mlayer model` (not implemented yet)."""
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    pass

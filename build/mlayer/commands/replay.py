@@ -1,0 +1,7 @@
+"""`mlayer replay` (not implemented yet)."""
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    pass

@@ -1,0 +1,94 @@
+"""dist/manifest.json: what was built, its hashes and sizes; the contract with Terraform and the local runtime.
+
+Schema (version 1):
+    {
+      "schema_version": 1, "mlayer_version": "...",
+      "deps":     {<artifact>, "runtime", "architecture", "packages": {name: version}, "bytecode": bool, "sizes": {...}},
+      "function": {<artifact>, "handler"},
+      "models":   {"NAME/VERSION": {<artifact>, "name", "version", "files": {filename: sha256}}},
+      "limits":   {"unzipped_bytes": 262144000, "direct_upload_zipped_bytes": 52428800}
+    }
+<artifact> is {"file" (relative to the manifest's directory), "sha256" (hex), "sha256_base64",
+"zipped_bytes", "unzipped_bytes", "requires_s3_upload"}. Every model built for this deps layer stays
+listed, so Terraform can switch `model_version` back (a rollback) without a rebuild.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import MlayerError
+from .fsutil import write_json_atomic
+from .hashing import hex_to_base64, sha256_file
+from .zipper import unzipped_size
+
+SCHEMA_VERSION = 1
+LAMBDA_UNZIPPED_LIMIT = 262_144_000  # function + all layers, unzipped
+DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # zipped, for a direct (non-S3) upload
+MANIFEST_NAME = "manifest.json"
+
+
+def artifact_entry(zip_path: Path, base_dir: Path, **extra: Any) -> dict[str, Any]:
+    digest = sha256_file(zip_path)
+    zipped = zip_path.stat().st_size
+    return {
+        "file": zip_path.resolve().relative_to(base_dir.resolve()).as_posix(),
+        "sha256": digest,
+        "sha256_base64": hex_to_base64(digest),
+        "zipped_bytes": zipped,
+        "unzipped_bytes": unzipped_size(zip_path),
+        "requires_s3_upload": zipped > DIRECT_UPLOAD_LIMIT,
+        **extra,
+    }
+
+
+def empty_manifest() -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "mlayer_version": __version__,
+        "deps": None,
+        "function": None,
+        "models": {},
+        "limits": {"unzipped_bytes": LAMBDA_UNZIPPED_LIMIT, "direct_upload_zipped_bytes": DIRECT_UPLOAD_LIMIT},
+    }
+
+
+def load_manifest(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise MlayerError(f"no manifest at {path}: run `mlayer build all` first") from None
+    except json.JSONDecodeError as exc:
+        raise MlayerError(f"manifest {path} is not valid JSON ({exc.msg}): rebuild it with `mlayer build all`") from None
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise MlayerError(f"manifest {path} has schema {data.get('schema_version')!r}, expected {SCHEMA_VERSION}: rebuild it with `mlayer build all`")
+    return data
+
+
+def load_or_empty(path: Path) -> dict[str, Any]:
+    return load_manifest(path) if Path(path).exists() else empty_manifest()
+
+
+def total_unzipped(manifest: dict[str, Any]) -> int:
+    """What one function version holds: deps + function + the largest model."""
+    deps = (manifest.get("deps") or {}).get("unzipped_bytes", 0)
+    function = (manifest.get("function") or {}).get("unzipped_bytes", 0)
+    model = max((m["unzipped_bytes"] for m in manifest.get("models", {}).values()), default=0)
+    return deps + function + model
+
+
+def check_size(manifest: dict[str, Any]) -> None:
+    total = total_unzipped(manifest)
+    if total > LAMBDA_UNZIPPED_LIMIT:
+        raise MlayerError(
+            f"deps + model + function unzip to {total:,} bytes, over Lambda's {LAMBDA_UNZIPPED_LIMIT:,}: "
+            "keep slimming on (no --no-slim), drop unneeded requirements, or ship a container image instead"
+        )
+
+
+def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    manifest["total_unzipped_bytes"] = total_unzipped(manifest)
+    write_json_atomic(Path(path), manifest)

@@ -1,0 +1,1 @@
+"""A local stand-in for Lambda: /opt and task-dir layout, a warm worker process, REPORT lines."""
