@@ -42,8 +42,10 @@ def _zip_info(arcname: str, source: Path) -> zipfile.ZipInfo:
     info.file_size = os.path.getsize(source)
     # ZipFile.open(ZipInfo) ignores the archive's compresslevel; set it on the entry
     # (the attribute is `_compresslevel` before Python 3.13, `compress_level` after).
-    info._compresslevel = COMPRESS_LEVEL  # type: ignore[attr-defined]
-    info.compress_level = COMPRESS_LEVEL  # type: ignore[attr-defined]
+    if hasattr(info, "compress_level"):
+        info.compress_level = COMPRESS_LEVEL  # type: ignore[attr-defined]
+    else:  # ZipInfo has __slots__: the 3.13 name cannot be set on 3.11/3.12
+        info._compresslevel = COMPRESS_LEVEL  # type: ignore[attr-defined]
     return info
 
 
