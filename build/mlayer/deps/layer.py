@@ -1,0 +1,333 @@
+"""`build_deps_layer`: pinned requirements -> a checked, slimmed, compiled, deterministic layer zip.
+
+Steps: parse (every line pinned) -> install (pip with the runtime's platform tags, or a container)
+-> check the closure is fully pinned -> measure raw -> slim -> check ELF files against the
+runtime's glibc/CPU -> compile .pyc with the target interpreter -> import every top-level
+package in an isolated target interpreter -> zip (python/ at the root, as Lambda wants).
+
+Everything that decides the zip's bytes is in the cache key; a hit skips all of the above and
+only copies the cached zip into dist/ under a content-addressed name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..cache import cache_dir, cache_key
+from ..errors import MlayerError
+from ..fsutil import atomic_dir, atomic_path
+from ..hashing import sha256_file
+from ..manifest import DIRECT_UPLOAD_LIMIT, artifact_entry
+from ..runtimes import Runtime, find_interpreter, get_runtime, host_can_run, machine_for
+from ..zipper import zip_tree
+from . import bytecode as bytecode_mod
+from . import elfcheck, importcheck, installed, slim as slim_mod
+from .pip_backend import install_with_pip, pip_version
+from .progress import Progress
+from .requirements import Requirements, parse_requirements
+
+BACKENDS = ("pip", "docker")
+CACHE_KIND = "deps"
+STAGE = "stage"
+LAYER_ZIP = "layer.zip"
+BUILD_JSON = "build.json"
+# Modules whose code shapes the layer's bytes: a change to any of them is a new cache key.
+_OUTPUT_SHAPING_MODULES = ("layer.py", "slim.py", "bytecode.py", "pip_backend.py", "requirements.py")
+
+
+@dataclass
+class DepsBuild:
+    zip_path: Path
+    stage_dir: Path
+    python_dir: Path
+    runtime: Runtime
+    architecture: str
+    packages: dict[str, str]
+    bytecode: bool
+    sizes: dict[str, int]
+    cache_hit: bool
+    pip_ran: bool
+    interpreter: Path | None
+    backend: str = "pip"
+    sha256: str = ""
+    slim: bool = True
+    slim_removed: dict[str, int] = field(default_factory=dict)  # rule name -> bytes removed
+    top_level_bytes: dict[str, int] = field(default_factory=dict)  # python/<entry> -> unzipped bytes
+    import_check: str = ""  # "passed (N modules)" or why it was skipped
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # step -> seconds (of the build that made it)
+
+    @property
+    def requires_s3_upload(self) -> bool:
+        return self.sizes["zipped_bytes"] > DIRECT_UPLOAD_LIMIT
+
+    def manifest_entry(self, base_dir: Path) -> dict[str, Any]:
+        return artifact_entry(
+            self.zip_path,
+            base_dir,
+            runtime=self.runtime.name,
+            architecture=self.architecture,
+            packages=dict(self.packages),
+            bytecode=self.bytecode,
+            sizes=dict(self.sizes),
+        )
+
+
+def _source_digest(backend: str) -> str:
+    here = Path(__file__).parent
+    names = list(_OUTPUT_SHAPING_MODULES) + (["docker_backend.py"] if backend == "docker" else [])
+    digest = hashlib.sha256()
+    for name in names:
+        path = here / name
+        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b"") + b"\0")
+    return digest.hexdigest()
+
+
+def _strip_version() -> str | None:
+    strip = shutil.which("strip")
+    if strip is None:
+        return None
+    proc = subprocess.run([strip, "--version"], capture_output=True, text=True)
+    return (proc.stdout.splitlines() or [""])[0]
+
+
+def _tree_bytes(root: Path) -> tuple[int, int]:
+    total = files = 0
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            total += os.lstat(os.path.join(dirpath, name)).st_size
+            files += 1
+    return total, files
+
+
+def _top_level_bytes(python_dir: Path) -> dict[str, int]:
+    sizes = {}
+    for entry in python_dir.iterdir():
+        sizes[entry.name] = _tree_bytes(entry)[0] if entry.is_dir() else entry.stat().st_size
+    return dict(sorted(sizes.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _pyc_bytes(python_dir: Path) -> int:
+    return sum(p.stat().st_size for p in python_dir.rglob("*.pyc"))
+
+
+@contextlib.contextmanager
+def _key_lock(key: str) -> Iterator[None]:
+    """One builder per cache key across processes (pytest-xdist workers, two terminals)."""
+    lock_path = cache_dir(CACHE_KIND, key).with_suffix(".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _validate_options(runtime_name: str, architecture: str, backend: str, image: str | None) -> Runtime:
+    runtime = get_runtime(runtime_name)
+    machine_for(architecture)
+    if backend not in BACKENDS:
+        raise MlayerError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    if image is not None and backend != "docker":
+        raise MlayerError("--image only applies to --backend docker: drop --image or add --backend docker")
+    return runtime
+
+
+def _pinned_requirements_text(requirements: Requirements) -> str:
+    """What pip installs from: the parsed pins without comments, so the cache key is exactly pip's input."""
+    lines = list(requirements.options)
+    for pin in sorted(requirements.pins, key=lambda p: (p.name, p.line_no)):
+        lines.append(" ".join([pin.text, *(f"--hash={h}" for h in pin.hashes)]))
+    return "\n".join(lines) + "\n"
+
+
+def _install(backend: str, requirements_file: Path, python_dir: Path, runtime: Runtime, architecture: str, image: str | None) -> None:
+    if backend == "docker":
+        from . import docker_backend
+
+        docker_backend.install_in_container(requirements_file, python_dir, runtime, architecture, image)
+    else:
+        install_with_pip(requirements_file, python_dir, runtime, architecture)
+
+
+def _build_into(work: Path, requirements: Requirements, runtime: Runtime, architecture: str, backend: str,
+                image: str | None, slim: bool, compile_pyc: bool, interpreter: Path | None,
+                progress: Progress) -> dict[str, Any]:  # fmt: skip
+    """Build the layer inside `work` (a fresh cache entry); return what build.json records."""
+    python_dir = work / STAGE / "python"
+    python_dir.mkdir(parents=True)
+    pinned_file = work / "requirements.txt"
+    pinned_file.write_text(_pinned_requirements_text(requirements))
+
+    where = "in a container" if backend == "docker" else "with pip"
+    with progress.step("install", f"Installing {len(requirements.pins)} pinned requirements for {runtime.name}/{architecture} {where}"):
+        _install(backend, pinned_file, python_dir, runtime, architecture, image)
+    packages = installed.installed_distributions(python_dir)
+    installed.check_closure(packages, requirements, runtime, architecture)
+
+    sizes: dict[str, int] = {}
+    with progress.step("measure_raw", "Measuring the raw install"):
+        sizes["raw_unzipped_bytes"], sizes["raw_files"] = _tree_bytes(python_dir)
+        raw_zip = work / "raw.zip"
+        zip_tree(work / STAGE, raw_zip)
+        sizes["raw_zipped_bytes"] = raw_zip.stat().st_size
+        raw_zip.unlink()
+
+    with progress.step("slim", "Slimming" if slim else "Removing host-specific files"):
+        report = slim_mod.slim_layer(python_dir, architecture, slim=slim)
+    for warning in report.warnings:
+        progress.warn(warning)
+    sizes["stripped_bytes"] = report.stripped_bytes
+
+    with progress.step("elfcheck", f"Checking ELF files against {runtime.os_name} (glibc {runtime.glibc[0]}.{runtime.glibc[1]})"):
+        elves = elfcheck.check_layer_elves(python_dir, runtime, architecture)
+    sizes["elf_files"] = len(elves)
+
+    if compile_pyc:
+        with progress.step("bytecode", f"Compiling .pyc for Python {runtime.python_version}"):
+            if backend == "docker":
+                from . import docker_backend
+
+                docker_backend.compile_in_container(python_dir, runtime, architecture, image)
+            else:
+                assert interpreter is not None
+                bytecode_mod.compile_layer(interpreter, python_dir)
+    sizes["pyc_bytes"] = _pyc_bytes(python_dir)
+
+    import_check = _import_check(interpreter, python_dir, runtime, architecture, progress)
+
+    sizes["unzipped_bytes"], sizes["files"] = _tree_bytes(python_dir)
+    with progress.step("zip", "Zipping the layer"):
+        zip_tree(work / STAGE, work / LAYER_ZIP)
+    sizes["zipped_bytes"] = (work / LAYER_ZIP).stat().st_size
+    return {
+        "packages": packages,
+        "bytecode": compile_pyc,
+        "sizes": sizes,
+        "sha256": sha256_file(work / LAYER_ZIP),
+        "slim_removed": report.removed_bytes,
+        "top_level_bytes": _top_level_bytes(python_dir),
+        "import_check": import_check,
+        "warnings": list(progress.warnings),
+        "timings": dict(progress.timings),
+    }
+
+
+def _import_check(python: Path | None, python_dir: Path, runtime: Runtime, architecture: str, progress: Progress) -> str:
+    if not host_can_run(architecture):
+        reason = f"skipped: this host ({os.uname().machine}) cannot run {architecture} code"
+    elif python is None:
+        reason = f"skipped: no Python {runtime.python_version} interpreter on this host (pyenv install {runtime.python_version})"
+    else:
+        with progress.step("importcheck", f"Importing every top-level package with {python}"):
+            result = importcheck.check_imports(python, python_dir)
+        return f"passed ({len(result.modules)} modules)"
+    progress.warn(f"import check {reason}")
+    return reason
+
+
+def _publish(cached_zip: Path, dist_dir: Path, runtime: Runtime, architecture: str, sha256: str) -> Path:
+    """Copy the cached zip into dist_dir under a content-addressed name (atomically)."""
+    dest = Path(dist_dir) / f"deps-{runtime.name}-{architecture}-{sha256[:12]}.zip"
+    if dest.exists() and dest.stat().st_size == cached_zip.stat().st_size:
+        return dest
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(cached_zip, tmp)
+    return dest
+
+
+def _load_cached(entry: Path) -> dict[str, Any] | None:
+    """The recorded build, if the cache entry is complete and its zip intact."""
+    try:
+        record = json.loads((entry / BUILD_JSON).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    zip_path = entry / LAYER_ZIP
+    if not zip_path.is_file() or not (entry / STAGE / "python").is_dir() or sha256_file(zip_path) != record.get("sha256"):
+        return None
+    return record
+
+
+def build_deps_layer(
+    requirements: Path,
+    dist_dir: Path,
+    runtime: str = "python3.12",
+    architecture: str = "x86_64",
+    backend: str = "pip",
+    image: str | None = None,
+    slim: bool = True,
+    bytecode: bool = True,
+    *,
+    progress: Progress | None = None,
+) -> DepsBuild:
+    """Build (or fetch from the cache) the dependencies layer and put its zip in dist_dir."""
+    target = _validate_options(runtime, architecture, backend, image)
+    parsed = parse_requirements(Path(requirements))
+    progress = progress or Progress()
+
+    interpreter = find_interpreter(target.python_version)
+    compile_pyc = bytecode and (backend == "docker" or interpreter is not None)
+    if bytecode and not compile_pyc:
+        progress.warn(
+            f"no Python {target.python_version} interpreter found: building without .pyc (slower cold starts); "
+            f"install it (pyenv install {target.python_version}) or set MLAYER_PYTHON_{target.python_version.replace('.', '_')}"
+        )
+    key = cache_key(
+        CACHE_KIND,
+        requirements=parsed.canonical(),
+        runtime=target.name,
+        architecture=architecture,
+        backend=backend,
+        image=image,
+        slim=slim,
+        bytecode=compile_pyc,
+        interpreter_version=bytecode_mod.interpreter_version(interpreter) if compile_pyc and backend == "pip" and interpreter else None,
+        pip=pip_version() if backend == "pip" else None,
+        strip=_strip_version() if slim else None,
+        code=_source_digest(backend),
+    )
+    entry = cache_dir(CACHE_KIND, key)
+    with _key_lock(key):
+        record = _load_cached(entry)
+        cache_hit = record is not None
+        if record is None:
+            with atomic_dir(entry) as work:
+                record = _build_into(work, parsed, target, architecture, backend, image, slim, compile_pyc, interpreter, progress)
+                (work / BUILD_JSON).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        else:
+            for warning in record["warnings"]:
+                progress.warn(warning)
+        zip_path = _publish(entry / LAYER_ZIP, Path(dist_dir), target, architecture, record["sha256"])
+
+    return DepsBuild(
+        zip_path=zip_path,
+        stage_dir=entry / STAGE,
+        python_dir=entry / STAGE / "python",
+        runtime=target,
+        architecture=architecture,
+        packages=record["packages"],
+        bytecode=record["bytecode"],
+        sizes=record["sizes"],
+        cache_hit=cache_hit,
+        pip_ran=not cache_hit,
+        interpreter=interpreter,
+        backend=backend,
+        sha256=record["sha256"],
+        slim=slim,
+        slim_removed=record["slim_removed"],
+        top_level_bytes=record["top_level_bytes"],
+        import_check=record["import_check"],
+        warnings=list(record["warnings"]),
+        timings=record["timings"],
+    )
