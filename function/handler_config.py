@@ -1,0 +1,121 @@
+"""The handler's settings, read once from the environment at init.
+
+A bad value is a configuration error raised at import (INIT fails loudly) rather than a
+surprise on the first record.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+SINKS = ("none", "s3", "dynamodb", "kinesis")
+RECORD_FORMATS = ("json", "text")
+KINESIS_MAX_RECORD_BYTES = 1024 * 1024  # 1 MiB, Kinesis' own limit for a record's data blob
+
+
+class ConfigError(ValueError):
+    """An environment variable has a value the handler cannot work with."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFormat:
+    kind: str  # "json" | "text"
+    text_field: str
+    field_json_encoded: bool
+    max_record_bytes: int  # 0: no limit
+
+
+@dataclass(frozen=True, slots=True)
+class SinkSettings:
+    kind: str  # one of SINKS
+    s3_bucket: str
+    s3_prefix: str
+    dynamodb_table: str
+    kinesis_stream: str
+    max_attempts: int
+    connect_timeout: float
+    read_timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    model_dir: str
+    model_name: str | None
+    model_version: str | None
+    model_self_test: bool
+    record_format: RecordFormat
+    sink: SinkSettings
+    metrics_namespace: str
+    function_name: str
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("true", "1", "yes"):
+        return True
+    if raw in ("false", "0", "no"):
+        return False
+    raise ConfigError(f"{name}={raw!r}: use true or false")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float, kind: type = int) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: not a{'n integer' if kind is int else ' number'}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r}: use one of {', '.join(choices)}")
+    return value
+
+
+def _required(env: Mapping[str, str], name: str, sink: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"SINK={sink} needs {name}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    sink_kind = _choice(env, "SINK", "none", SINKS)
+    sink = SinkSettings(
+        kind=sink_kind,
+        s3_bucket=_required(env, "SINK_S3_BUCKET", sink_kind) if sink_kind == "s3" else "",
+        s3_prefix=env.get("SINK_S3_PREFIX", "").strip().strip("/"),
+        dynamodb_table=_required(env, "SINK_DYNAMODB_TABLE", sink_kind) if sink_kind == "dynamodb" else "",
+        kinesis_stream=_required(env, "SINK_KINESIS_STREAM", sink_kind) if sink_kind == "kinesis" else "",
+        max_attempts=int(_number(env, "SINK_MAX_ATTEMPTS", 5, 1)),
+        connect_timeout=float(_number(env, "SINK_CONNECT_TIMEOUT", 2.0, 0.01, float)),
+        read_timeout=float(_number(env, "SINK_READ_TIMEOUT", 10.0, 0.01, float)),
+    )
+    text_field = env.get("TEXT_FIELD", "").strip() or "textblob"
+    record_format = RecordFormat(
+        kind=_choice(env, "RECORD_FORMAT", "json", RECORD_FORMATS),
+        text_field=text_field,
+        field_json_encoded=_bool(env, "TEXT_FIELD_JSON_ENCODED", True),
+        max_record_bytes=int(_number(env, "MAX_RECORD_BYTES", KINESIS_MAX_RECORD_BYTES, 0)),
+    )
+    return Settings(
+        model_dir=env.get("MODEL_DIR", "").strip() or "/opt/model",
+        model_name=env.get("MODEL_NAME", "").strip() or None,
+        model_version=env.get("MODEL_VERSION", "").strip() or None,
+        model_self_test=_bool(env, "MODEL_SELF_TEST", True),
+        record_format=record_format,
+        sink=sink,
+        metrics_namespace=env.get("METRICS_NAMESPACE", "").strip() or "mlayer",
+        function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", "").strip() or "local",
+    )

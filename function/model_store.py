@@ -1,0 +1,207 @@
+"""Load the model layer once, refusing anything that is not exactly what metadata.json describes.
+
+Order matters: metadata and every file's sha256 are checked BEFORE anything is unpickled
+(unpickling runs code), and before numpy/scikit-learn are even imported, so a corrupt or
+mismatched layer fails INIT fast with a message naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+_CHUNK = 1 << 20
+
+
+class ModelInitError(RuntimeError):
+    """The model layer cannot be trusted or loaded; the execution environment must not serve."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFile:
+    file: str
+    role: str
+    sha256: str
+
+
+@dataclass(slots=True)
+class LoadedModel:
+    name: str
+    version: str
+    kind: str  # "steps" | "pipeline"
+    transforms: list[Any]  # applied in order to the list of texts
+    estimator: Any
+    has_proba: bool
+    classes: list[Any] | None
+    metadata: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    verify_ms: float = 0.0
+    load_ms: float = 0.0
+
+
+def read_metadata(model_dir: str) -> dict[str, Any]:
+    path = os.path.join(model_dir, "metadata.json")
+    try:
+        with open(path, "rb") as handle:
+            metadata = json.load(handle)
+    except FileNotFoundError:
+        raise ModelInitError(
+            f"{path} not found: attach the model layer (its files must be under model/ in the zip) or set MODEL_DIR"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ModelInitError(f"{path} is unreadable or not JSON: {exc}") from None
+    if not isinstance(metadata, dict):
+        raise ModelInitError(f"{path} is not a JSON object")
+    if metadata.get("schema_version") != SCHEMA_VERSION:
+        raise ModelInitError(
+            f"{path} has schema_version {metadata.get('schema_version')!r}; this handler reads {SCHEMA_VERSION}"
+        )
+    return metadata
+
+
+def model_files(metadata: dict[str, Any], model_dir: str) -> tuple[str, list[ModelFile]]:
+    """The kind and the file list, checked for shape (roles agree with kind, plain file names)."""
+    where = os.path.join(model_dir, "metadata.json")
+    kind = metadata.get("kind")
+    entries = metadata.get("files")
+    if kind not in ("steps", "pipeline"):
+        raise ModelInitError(f"{where}: kind {kind!r} is not 'steps' or 'pipeline'")
+    if not isinstance(entries, list) or not entries:
+        raise ModelInitError(f"{where}: files is empty")
+    files: list[ModelFile] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in ("file", "role", "sha256")):
+            raise ModelInitError(f"{where}: every files[] entry needs string file, role and sha256")
+        name = entry["file"]
+        if name != os.path.basename(name) or name in ("", ".", ".."):
+            raise ModelInitError(f"{where}: file {name!r} must be a plain file name inside the model directory")
+        files.append(ModelFile(name, entry["role"], entry["sha256"].lower()))
+    roles = [f.role for f in files]
+    if kind == "pipeline" and roles != ["pipeline"]:
+        raise ModelInitError(f"{where}: kind 'pipeline' needs exactly one file with role 'pipeline', got roles {roles}")
+    if kind == "steps" and (roles[-1] != "estimator" or any(r != "preprocessor" for r in roles[:-1])):
+        raise ModelInitError(
+            f"{where}: kind 'steps' needs preprocessor files then one estimator last, got roles {roles}"
+        )
+    return kind, files
+
+
+def check_identity(metadata: dict[str, Any], expect_name: str | None, expect_version: str | None) -> None:
+    """MODEL_NAME / MODEL_VERSION from the function's configuration must match the attached layer."""
+    for label, expected, actual in (
+        ("MODEL_NAME", expect_name, metadata.get("name")),
+        ("MODEL_VERSION", expect_version, metadata.get("version")),
+    ):
+        if expected is not None and expected != actual:
+            raise ModelInitError(
+                f"{label}={expected!r} but the attached model layer is {metadata.get('name')}/{metadata.get('version')}: "
+                "the function's environment and its model layer disagree (update one of them)"
+            )
+
+
+def verify_file(model_dir: str, model_file: ModelFile) -> str:
+    """The file's path once its sha256 matches metadata.json."""
+    path = os.path.join(model_dir, model_file.file)
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+    except FileNotFoundError:
+        raise ModelInitError(f"model file {path} is missing (listed in metadata.json)") from None
+    except OSError as exc:
+        raise ModelInitError(f"model file {path} cannot be read: {exc}") from None
+    if digest.hexdigest() != model_file.sha256:
+        raise ModelInitError(
+            f"model file {path} failed its integrity check: sha256 {digest.hexdigest()} != {model_file.sha256} "
+            "in metadata.json; refusing to unpickle it (rebuild and republish the model layer)"
+        )
+    return path
+
+
+def _version_warnings(metadata: dict[str, Any]) -> list[str]:
+    """Differences between the versions the model was pickled with and the ones running now."""
+    pickled = metadata.get("pickled_with") or {}
+    if not isinstance(pickled, dict):
+        return []
+    running: dict[str, str] = {"python": f"{sys.version_info.major}.{sys.version_info.minor}"}
+    for module_name, key in (("sklearn", "scikit-learn"), ("numpy", "numpy"), ("scipy", "scipy")):
+        module = sys.modules.get(module_name)
+        if module is not None:
+            running[key] = getattr(module, "__version__", "?")
+    return [
+        f"{key} {pickled[key]} (pickled) != {now} (running)"
+        for key, now in running.items()
+        if isinstance(pickled.get(key), str) and pickled[key] != now
+    ]
+
+
+def _load(path: str) -> tuple[Any, list[str]]:
+    import joblib  # deferred: importing numpy is pointless if verification fails
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            obj = joblib.load(path)
+        except Exception as exc:  # any unpickling failure is fatal for this environment
+            raise ModelInitError(f"model file {path} could not be loaded: {type(exc).__name__}: {exc}") from exc
+    return obj, [f"{os.path.basename(path)}: {w.category.__name__}: {w.message}" for w in caught]
+
+
+def _split_pipeline(obj: Any) -> tuple[list[Any], Any]:
+    """A sklearn Pipeline becomes (its transforms, its final step) so predict and predict_proba share one transform."""
+    steps = getattr(obj, "steps", None)
+    if isinstance(steps, list) and len(steps) > 1 and hasattr(obj, "__getitem__"):
+        final = steps[-1][1]
+        if final not in (None, "passthrough") and hasattr(final, "predict"):
+            return [obj[:-1]], final
+    return [], obj
+
+
+def load_model(model_dir: str, expect_name: str | None = None, expect_version: str | None = None) -> LoadedModel:
+    import time
+
+    start = time.perf_counter()
+    metadata = read_metadata(model_dir)
+    check_identity(metadata, expect_name, expect_version)
+    kind, files = model_files(metadata, model_dir)
+    paths = [verify_file(model_dir, f) for f in files]
+    verified = time.perf_counter()
+
+    notes: list[str] = []
+    objects: list[Any] = []
+    for path in paths:
+        obj, caught = _load(path)
+        objects.append(obj)
+        notes.extend(caught)
+    if kind == "steps":
+        transforms, estimator = objects[:-1], objects[-1]
+        for path, obj in zip(paths[:-1], transforms):
+            if not hasattr(obj, "transform"):
+                raise ModelInitError(f"model file {path} (role preprocessor) has no transform()")
+    else:
+        transforms, estimator = _split_pipeline(objects[0])
+    if not hasattr(estimator, "predict"):
+        raise ModelInitError(f"model file {paths[-1]} has no predict(): {type(estimator).__name__}")
+    has_proba = hasattr(estimator, "predict_proba")  # False for e.g. SVC(probability=False)
+    classes = getattr(estimator, "classes_", None)
+    notes.extend(_version_warnings(metadata))
+    return LoadedModel(
+        name=str(metadata.get("name")),
+        version=str(metadata.get("version")),
+        kind=kind,
+        transforms=transforms,
+        estimator=estimator,
+        has_proba=has_proba and classes is not None,
+        classes=list(classes) if classes is not None else None,
+        metadata=metadata,
+        warnings=notes,
+        verify_ms=(verified - start) * 1000,
+        load_ms=(time.perf_counter() - verified) * 1000,
+    )

@@ -1,0 +1,100 @@
+"""Vectorised prediction with failure isolation, and JSON-safe prediction documents.
+
+The whole batch goes through the model in one call. If that call raises (a record the model
+cannot handle), the batch is bisected: halves that predict are kept, failing halves are split
+again, so k bad records among n cost O(k log n) calls instead of n single-record calls.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from model_store import LoadedModel, ModelInitError
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    label: Any
+    probabilities: dict[str, float] | None  # class -> probability, when the estimator has predict_proba
+
+
+def json_safe(value: Any) -> Any:
+    """numpy scalars/arrays -> Python; non-finite floats -> None (JSON has no NaN)."""
+    if type(value) not in (str, int, float, bool) and hasattr(value, "tolist"):
+        value = value.tolist()  # numpy scalar (np.str_ included) or array
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return str(value)
+
+
+def _predict_chunk(model: LoadedModel, texts: Sequence[str]) -> list[Outcome]:
+    features: Any = list(texts)
+    for transform in model.transforms:
+        features = transform.transform(features)
+    labels = model.estimator.predict(features)
+    if len(labels) != len(texts):
+        raise ValueError(f"predict returned {len(labels)} labels for {len(texts)} inputs")
+    if not model.has_proba:
+        return [Outcome(json_safe(label), None) for label in labels]
+    proba = model.estimator.predict_proba(features)
+    names = [str(json_safe(c)) for c in model.classes or []]
+    return [
+        Outcome(json_safe(label), {name: json_safe(p) for name, p in zip(names, row)})
+        for label, row in zip(labels, proba)
+    ]
+
+
+def predict_isolating(model: LoadedModel, texts: Sequence[str]) -> tuple[list[Outcome | None], int]:
+    """Outcomes aligned with texts (None where the model raised for that text), and the number of model calls."""
+    results: list[Outcome | None] = [None] * len(texts)
+    calls = 0
+    pending: list[tuple[int, int]] = [(0, len(texts))] if texts else []
+    while pending:
+        lo, hi = pending.pop()
+        calls += 1
+        try:
+            outcomes = _predict_chunk(model, texts[lo:hi])
+        except Exception:
+            if hi - lo > 1:
+                mid = (lo + hi) // 2
+                pending += [(mid, hi), (lo, mid)]
+            continue
+        results[lo:hi] = outcomes
+    return results, calls
+
+
+def score_of(outcome: Outcome) -> float | None:
+    if outcome.probabilities is None:
+        return None
+    return outcome.probabilities.get(str(outcome.label))
+
+
+def self_test(model: LoadedModel) -> int:
+    """Predict metadata.json's samples at init: proves this deps layer reproduces the model's outputs
+    and warms lazily imported code paths. Returns the number of samples checked."""
+    samples = model.metadata.get("samples")
+    if not isinstance(samples, dict) or not samples.get("inputs"):
+        return 0
+    inputs, expected = list(samples["inputs"]), samples.get("expected")
+    outcomes, _ = predict_isolating(model, inputs)
+    if expected is None:
+        if any(o is None for o in outcomes):
+            raise ModelInitError("the model raised on metadata.json's sample inputs")
+        return len(inputs)
+    for index, (text, want, got) in enumerate(zip(inputs, expected, outcomes)):
+        if got is None or str(got.label) != str(json_safe(want)):
+            raise ModelInitError(
+                f"self-test failed on metadata.json samples.inputs[{index}] ({text[:60]!r}): expected label "
+                f"{want!r}, got {None if got is None else got.label!r}; the deps layer does not reproduce this model "
+                "(check pickled_with against the layer's versions) — set MODEL_SELF_TEST=false only to debug"
+            )
+    return len(inputs)

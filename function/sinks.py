@@ -1,0 +1,256 @@
+"""Where predictions go: nothing (returned in the response), S3, DynamoDB or Kinesis.
+
+Every write is idempotent or replay-safe, because delivery is at-least-once: Lambda
+checkpoints at the LOWEST sequence number in batchItemFailures and re-delivers everything
+after it, so good records already written are written again.
+
+- s3: one JSON-lines object per shard per batch, key `<prefix>/<shardId>/<firstSeq>-<lastSeq>.jsonl`
+  (first/last of the delivered batch). A retried identical batch overwrites the same key. A
+  retry that resumes at a checkpoint starts at another sequence number, hence another key:
+  consumers dedupe on `eventID`, present in every line.
+- dynamodb: one item per record, partition key `eventID` (string): re-writing is a no-op overwrite.
+- kinesis: one record per prediction, partition key = the source record's partition key, so
+  per-key order is kept; re-delivery can duplicate, consumers dedupe on `eventID`.
+
+Transient errors and throttling are retried by botocore (standard mode, SINK_MAX_ATTEMPTS);
+partial failures inside a successful call (UnprocessedItems, FailedRecordCount) are retried
+here with exponential backoff and full jitter, bounded by the same attempt budget and by the
+invocation's remaining time. What still fails is returned so the handler reports it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from handler_config import SinkSettings
+from kinesis_records import SourceRecord
+
+_CLIENTS: dict[str, Any] = {}  # one boto3 client per service per execution environment
+_BACKOFF_BASE_S = 0.05
+_BACKOFF_CAP_S = 2.0
+_DYNAMODB_BATCH = 25
+_KINESIS_BATCH = 500
+_KINESIS_BATCH_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class SinkResult:
+    failed: set[str] = field(default_factory=set)  # sequence numbers not written
+    errors: list[str] = field(default_factory=list)
+    retries: int = 0  # partial-failure rounds run by the handler (botocore's own retries not counted)
+
+
+def client(service: str, settings: SinkSettings) -> Any:
+    """The service's client, created on first use: SINK=none never imports boto3."""
+    existing = _CLIENTS.get(service)
+    if existing is not None:
+        return existing
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"max_attempts": settings.max_attempts, "mode": "standard"},
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        user_agent_extra="mlayer-handler",
+    )
+    created = boto3.client(service, config=config)
+    _CLIENTS[service] = created
+    return created
+
+
+def dumps(document: dict[str, Any]) -> str:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def _sleep_before_retry(attempt: int, deadline: float) -> bool:
+    """Full-jitter exponential backoff; False when the invocation has no time left for it."""
+    delay = random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * (2**attempt)))
+    if time.monotonic() + delay >= deadline:
+        return False
+    time.sleep(delay)
+    return True
+
+
+def _retry_partial(
+    pending: list[Any],
+    send: Callable[[list[Any]], list[Any]],
+    settings: SinkSettings,
+    deadline: float,
+    result: SinkResult,
+) -> list[Any]:
+    """Call send(pending) until nothing comes back, attempts run out or time does; return the rest."""
+    for attempt in range(settings.max_attempts):
+        if attempt:
+            if not _sleep_before_retry(attempt, deadline):
+                break
+            result.retries += 1
+        pending = send(pending)
+        if not pending:
+            break
+    return pending
+
+
+class NoSink:
+    name = "none"
+
+    def write(self, sources: Sequence[SourceRecord], predictions: list[dict[str, Any]], deadline: float) -> SinkResult:
+        return SinkResult()
+
+
+class S3Sink:
+    name = "s3"
+
+    def __init__(self, settings: SinkSettings) -> None:
+        self.settings = settings
+
+    def key(self, shard_id: str, first_sequence: str, last_sequence: str) -> str:
+        name = f"{shard_id}/{first_sequence}-{last_sequence}.jsonl"
+        return f"{self.settings.s3_prefix}/{name}" if self.settings.s3_prefix else name
+
+    def write(self, sources: Sequence[SourceRecord], predictions: list[dict[str, Any]], deadline: float) -> SinkResult:
+        result = SinkResult()
+        by_shard: dict[str, list[dict[str, Any]]] = {}
+        for prediction in predictions:
+            by_shard.setdefault(prediction["shardId"], []).append(prediction)
+        for shard_id, shard_predictions in by_shard.items():
+            # The key spans the whole delivered batch (rejected records included) so it only depends on the batch.
+            shard_sequences = [s.sequence_number for s in sources if s.shard_id == shard_id]
+            key = self.key(shard_id, shard_sequences[0], shard_sequences[-1])
+            body = "".join(dumps(p) + "\n" for p in shard_predictions).encode("utf-8")
+            try:
+                client("s3", self.settings).put_object(
+                    Bucket=self.settings.s3_bucket, Key=key, Body=body, ContentType="application/x-ndjson"
+                )
+            except Exception as exc:  # botocore already retried what was retryable
+                result.failed.update(p["sequenceNumber"] for p in shard_predictions)
+                result.errors.append(f"s3://{self.settings.s3_bucket}/{key}: {_describe(exc)}")
+        return result
+
+
+def dynamodb_value(value: Any) -> dict[str, Any]:
+    """A JSON-safe value as a DynamoDB attribute value (floats as N strings, no Decimal needed)."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, (int, float)):
+        return {"N": repr(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, dict):
+        return {"M": {str(k): dynamodb_value(v) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return {"L": [dynamodb_value(v) for v in value]}
+    return {"S": str(value)}
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class DynamoDBSink:
+    name = "dynamodb"
+
+    def __init__(self, settings: SinkSettings) -> None:
+        self.settings = settings
+
+    def write(self, sources: Sequence[SourceRecord], predictions: list[dict[str, Any]], deadline: float) -> SinkResult:
+        result = SinkResult()
+        table = self.settings.dynamodb_table
+        sequence_of = {p["eventID"]: p["sequenceNumber"] for p in predictions}
+        requests = [{"PutRequest": {"Item": dynamodb_value(p)["M"]}} for p in predictions]
+
+        def send(pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            unprocessed: list[dict[str, Any]] = []
+            for chunk in _chunks(pending, _DYNAMODB_BATCH):
+                try:
+                    response = client("dynamodb", self.settings).batch_write_item(RequestItems={table: chunk})
+                except Exception as exc:
+                    result.errors.append(f"dynamodb table {table}: {_describe(exc)}")
+                    result.failed.update(sequence_of[r["PutRequest"]["Item"]["eventID"]["S"]] for r in chunk)
+                    continue
+                unprocessed.extend((response.get("UnprocessedItems") or {}).get(table, []))
+            return unprocessed
+
+        left = _retry_partial(requests, send, self.settings, deadline, result)
+        if left:
+            result.errors.append(f"dynamodb table {table}: {len(left)} items still unprocessed after retries")
+            result.failed.update(sequence_of[r["PutRequest"]["Item"]["eventID"]["S"]] for r in left)
+        return result
+
+
+def _kinesis_chunks(entries: list[tuple[str, dict[str, Any]]]) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """PutRecords takes at most 500 records and 5 MiB (data + partition keys) per call."""
+    chunk: list[tuple[str, dict[str, Any]]] = []
+    size = 0
+    for entry in entries:
+        entry_size = len(entry[1]["Data"]) + len(entry[1]["PartitionKey"].encode())
+        if chunk and (len(chunk) == _KINESIS_BATCH or size + entry_size > _KINESIS_BATCH_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(entry)
+        size += entry_size
+    if chunk:
+        yield chunk
+
+
+class KinesisSink:
+    name = "kinesis"
+
+    def __init__(self, settings: SinkSettings) -> None:
+        self.settings = settings
+
+    def write(self, sources: Sequence[SourceRecord], predictions: list[dict[str, Any]], deadline: float) -> SinkResult:
+        result = SinkResult()
+        stream = self.settings.kinesis_stream
+        entries = [
+            (
+                p["sequenceNumber"],
+                {"Data": (dumps(p) + "\n").encode("utf-8"), "PartitionKey": p["partitionKey"] or p["eventID"]},
+            )
+            for p in predictions
+        ]
+        last_codes: dict[str, str] = {}
+
+        def send(pending: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+            failed_entries: list[tuple[str, dict[str, Any]]] = []
+            for chunk in _kinesis_chunks(pending):
+                try:
+                    response = client("kinesis", self.settings).put_records(
+                        StreamName=stream, Records=[request for _, request in chunk]
+                    )
+                except Exception as exc:
+                    result.errors.append(f"kinesis stream {stream}: {_describe(exc)}")
+                    result.failed.update(sequence for sequence, _ in chunk)
+                    continue
+                if not response.get("FailedRecordCount"):
+                    continue
+                for entry, outcome in zip(chunk, response.get("Records", [])):
+                    if outcome.get("ErrorCode"):
+                        last_codes[entry[0]] = str(outcome["ErrorCode"])
+                        failed_entries.append(entry)
+            return failed_entries
+
+        left = _retry_partial(entries, send, self.settings, deadline, result)
+        if left:
+            codes = sorted({last_codes.get(sequence, "?") for sequence, _ in left})
+            result.errors.append(f"kinesis stream {stream}: {len(left)} records still failing ({', '.join(codes)})")
+            result.failed.update(sequence for sequence, _ in left)
+        return result
+
+
+def make_sink(settings: SinkSettings) -> NoSink | S3Sink | DynamoDBSink | KinesisSink:
+    kinds = {"none": NoSink, "s3": S3Sink, "dynamodb": DynamoDBSink, "kinesis": KinesisSink}
+    sink_class = kinds[settings.kind]
+    return sink_class() if sink_class is NoSink else sink_class(settings)
