@@ -1,0 +1,119 @@
+"""`build_model_layer`: a registered model version -> a checked, deterministic model layer zip.
+
+Steps: read and validate metadata.json -> check its library versions against the deps layer's
+(compat) -> verify every file's sha256 -> load it and run its samples in the runtime's Python with
+only the deps layer (verify; cached) -> zip the files and metadata.json under model/ (so Lambda
+sees /opt/model/) with zipper.write_zip, named model-<name>-<version>-<sha12>.zip where sha12
+addresses the zip's content (every entry's name and sha256).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import MlayerError
+from ..hashing import sha256_file, sha256_json
+from ..manifest import artifact_entry
+from ..zipper import write_zip
+from .compat import check_compatibility
+from .metadata import METADATA_NAME
+from .registry import load_metadata, model_dir as registered_dir
+from .verify import Verification, verify_model
+
+LAYER_PREFIX = "model"  # /opt/model on Lambda
+
+
+@dataclass
+class ModelBuild:
+    name: str
+    version: str
+    zip_path: Path
+    metadata: dict[str, Any]
+    model_dir: Path
+    verification: Verification
+    cache_hit: bool  # verification came from the cache and the zip was already in dist_dir
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def files(self) -> dict[str, str]:
+        return {entry["file"]: entry["sha256"] for entry in self.metadata["files"]}
+
+    def manifest_entry(self, base_dir: Path) -> dict[str, Any]:
+        return artifact_entry(self.zip_path, base_dir, name=self.name, version=self.version, files=self.files)
+
+
+def _warn(message: str) -> None:
+    print(f"mlayer: warning: {message}", file=sys.stderr)
+
+
+def verify_hashes(model_dir: Path, metadata: dict[str, Any]) -> None:
+    for entry in metadata["files"]:
+        path = model_dir / entry["file"]
+        actual = sha256_file(path)
+        if actual != entry["sha256"]:
+            raise MlayerError(
+                f"{path} does not match its sha256 in {METADATA_NAME} (tampered or corrupted: "
+                f"{actual[:12]} on disk, {entry['sha256'][:12]} registered): restore the file from version control, "
+                "or register the new file as a new version with `mlayer model add`"
+            )
+
+
+def layer_entries(model_dir: Path, metadata: dict[str, Any]) -> list[tuple[str, Path]]:
+    names = [entry["file"] for entry in metadata["files"]] + [METADATA_NAME]
+    return [(f"{LAYER_PREFIX}/{name}", model_dir / name) for name in names]
+
+
+def content_digest(model_dir: Path, metadata: dict[str, Any]) -> str:
+    """sha256 over the zip's entries (name -> sha256): same content, same zip name."""
+    digests = {entry["file"]: entry["sha256"] for entry in metadata["files"]}
+    digests[METADATA_NAME] = sha256_file(model_dir / METADATA_NAME)
+    return sha256_json({f"{LAYER_PREFIX}/{name}": digest for name, digest in digests.items()})
+
+
+def build_model_layer(name: str, version: str, deps: Any, artifacts_root: Path, dist_dir: Path) -> ModelBuild:
+    """Check NAME/VERSION against the deps layer and write its model layer zip into dist_dir."""
+    started = time.perf_counter()
+    model_dir = registered_dir(Path(artifacts_root), name, version)
+    metadata = load_metadata(model_dir)
+    warnings = check_compatibility(metadata, deps.packages, deps.runtime)
+    for warning in warnings:
+        _warn(warning)
+    verify_hashes(model_dir, metadata)
+    checked = time.perf_counter()
+
+    verification = verify_model(model_dir, metadata, deps)
+    if verification.status != "passed":
+        _warn(f"{name}/{version}: load and samples check {verification.status}")
+    elif not verification.samples:
+        _warn(f"{name}/{version} has no samples, so only loading was checked: register it with --samples to check its predictions")
+    if not verification.cache_hit:
+        for warning in verification.warnings:
+            _warn(warning)
+    verified = time.perf_counter()
+
+    zip_path = Path(dist_dir) / f"model-{name}-{version}-{content_digest(model_dir, metadata)[:12]}.zip"
+    zip_existed = zip_path.is_file()
+    if not zip_existed:  # content-addressed and written atomically: an existing file is this content
+        write_zip(layer_entries(model_dir, metadata), zip_path)
+    done = time.perf_counter()
+    return ModelBuild(
+        name=name,
+        version=version,
+        zip_path=zip_path,
+        metadata=metadata,
+        model_dir=model_dir,
+        verification=verification,
+        cache_hit=verification.cache_hit and zip_existed,
+        warnings=warnings + verification.warnings,
+        timings={
+            "check_seconds": round(checked - started, 3),
+            "verify_seconds": round(verified - checked, 3),
+            "zip_seconds": round(done - verified, 3),
+            "total_seconds": round(done - started, 3),
+        },
+    )
