@@ -92,3 +92,16 @@ def check_size(manifest: dict[str, Any]) -> None:
 def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
     manifest["total_unzipped_bytes"] = total_unzipped(manifest)
     write_json_atomic(Path(path), manifest)
+
+
+def summary_lines(manifest: dict[str, Any], path: Path) -> list[str]:
+    """A human summary: each artifact's size against the limits, and the S3 note where needed."""
+    artifacts = [("deps", manifest["deps"]), ("function", manifest["function"])]
+    artifacts += [(f"model {key}", entry) for key, entry in sorted(manifest["models"].items())]
+    lines = [f"manifest: {path}"]
+    for label, entry in artifacts:
+        note = "  (over 50 MB zipped: published through S3, which the Terraform module does)" if entry["requires_s3_upload"] else ""
+        lines.append(f"  {label:<28} {entry['file']:<52} {entry['zipped_bytes']:>12,} zipped {entry['unzipped_bytes']:>12,} unzipped{note}")
+    total = manifest.get("total_unzipped_bytes", total_unzipped(manifest))
+    lines.append(f"  total unzipped (deps + function + largest model): {total:,} of Lambda's {LAMBDA_UNZIPPED_LIMIT:,} bytes ({total / LAMBDA_UNZIPPED_LIMIT:.0%})")
+    return lines

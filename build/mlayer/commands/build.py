@@ -19,6 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build = subparsers.add_parser("build", help="build the layers and the function zip into dist/")
     targets = build.add_subparsers(dest="target", required=True, metavar="TARGET")
     _register_deps(targets)
+    _register_model(targets)
+    _register_function(targets)
+    _register_all(targets)
 
 
 def _register_deps(targets: argparse._SubParsersAction) -> None:
@@ -55,4 +58,91 @@ def run_deps(args: argparse.Namespace) -> int:
         bytecode=args.bytecode,
     )
     print(json.dumps(summary_dict(build), indent=2) if args.json else summary_text(build))
+    return 0
+
+
+def _add_layer_options(parser: argparse.ArgumentParser) -> None:
+    """The options that decide the deps layer, shared by every target that needs one."""
+    parser.add_argument("--requirements", type=Path, metavar="FILE", help="pinned requirements (default: requirements/<runtime>.txt)")
+    parser.add_argument("--runtime", default=DEFAULT_RUNTIME, help=f"Lambda runtime: {', '.join(RUNTIMES)} (default {DEFAULT_RUNTIME})")
+    parser.add_argument("--architecture", default=DEFAULT_ARCHITECTURE, help=f"{' or '.join(ARCHITECTURES)} (default {DEFAULT_ARCHITECTURE})")
+    parser.add_argument("--backend", default="pip", help="pip (default) or docker")
+    parser.add_argument("--image", help="container image for --backend docker")
+    parser.add_argument("--no-slim", dest="slim", action="store_false", help="keep tests, stubs, full dist-info, unstripped .so")
+    parser.add_argument("--no-bytecode", dest="bytecode", action="store_false", help="do not compile .pyc (slower cold starts)")
+    parser.add_argument("--dist", type=Path, default=DEFAULT_DIST, metavar="DIR", help="output directory (default: dist)")
+
+
+def _requirements(args: argparse.Namespace) -> Path:
+    return args.requirements or Path("requirements") / f"{args.runtime}.txt"
+
+
+def _register_model(targets: argparse._SubParsersAction) -> None:
+    model = targets.add_parser(
+        "model",
+        help="one registered model version as a layer (checked against the deps layer)",
+        description="Check the model against the deps layer, verify hashes, load and predict its samples in the target interpreter, and zip it under /opt/model.",
+    )
+    model.add_argument("--name", required=True)
+    model.add_argument("--version", required=True)
+    model.add_argument("--artifacts-root", type=Path, default=Path("model_artifacts"), metavar="DIR")
+    _add_layer_options(model)
+    model.add_argument("--json", action="store_true", help="print the model's manifest entry as JSON")
+    model.set_defaults(func=run_model)
+
+
+def run_model(args: argparse.Namespace) -> int:
+    from ..deps.layer import build_deps_layer
+    from ..model.build import build_model_layer
+
+    deps = build_deps_layer(
+        _requirements(args), args.dist, runtime=args.runtime, architecture=args.architecture,
+        backend=args.backend, image=args.image, slim=args.slim, bytecode=args.bytecode,
+    )
+    built = build_model_layer(args.name, args.version, deps, args.artifacts_root, args.dist)
+    entry = built.manifest_entry(args.dist)
+    print(json.dumps(entry, indent=2) if args.json else f"model {args.name}/{args.version}: {built.zip_path} ({entry['zipped_bytes']:,} bytes zipped, {entry['unzipped_bytes']:,} unzipped)")
+    return 0
+
+
+def _register_function(targets: argparse._SubParsersAction) -> None:
+    function = targets.add_parser("function", help="the handler zip from function/")
+    function.add_argument("--function-dir", type=Path, default=Path("function"), metavar="DIR")
+    function.add_argument("--dist", type=Path, default=DEFAULT_DIST, metavar="DIR")
+    function.set_defaults(func=run_function)
+
+
+def run_function(args: argparse.Namespace) -> int:
+    from ..function_zip import build_function_zip
+
+    built = build_function_zip(args.function_dir, args.dist)
+    print(f"function: {built.zip_path} ({len(built.files)} files)")
+    return 0
+
+
+def _register_all(targets: argparse._SubParsersAction) -> None:
+    everything = targets.add_parser(
+        "all",
+        help="deps layer + every registered model + function, then dist/manifest.json",
+        description="Build the deps layer, every registered model (or --model NAME/VERSION ...), the function zip, and write dist/manifest.json.",
+    )
+    everything.add_argument("--artifacts-root", type=Path, default=Path("model_artifacts"), metavar="DIR")
+    everything.add_argument("--function-dir", type=Path, default=Path("function"), metavar="DIR")
+    everything.add_argument("--model", action="append", dest="models", metavar="NAME/VERSION", help="build only these models (repeatable)")
+    _add_layer_options(everything)
+    everything.add_argument("--json", action="store_true", help="print the manifest on stdout")
+    everything.set_defaults(func=run_all)
+
+
+def run_all(args: argparse.Namespace) -> int:
+    from ..build_all import build_all
+    from ..manifest import load_manifest, summary_lines
+
+    path = build_all(
+        requirements=_requirements(args), artifacts_root=args.artifacts_root, function_dir=args.function_dir,
+        dist_dir=args.dist, runtime=args.runtime, architecture=args.architecture, backend=args.backend,
+        image=args.image, slim=args.slim, bytecode=args.bytecode, models=args.models,
+    )
+    manifest = load_manifest(path)
+    print(json.dumps(manifest, indent=2) if args.json else "\n".join(summary_lines(manifest, path)))
     return 0
