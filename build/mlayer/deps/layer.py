@@ -93,8 +93,8 @@ def _source_digest(backend: str) -> str:
     return digest.hexdigest()
 
 
-def _strip_version() -> str | None:
-    strip = shutil.which("strip")
+def _strip_version(architecture: str) -> str | None:
+    strip = slim_mod.strip_tool(architecture)
     if strip is None:
         return None
     proc = subprocess.run([strip, "--version"], capture_output=True, text=True)
@@ -152,11 +152,17 @@ def _pinned_requirements_text(requirements: Requirements) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _docker_backend():  # type: ignore[no-untyped-def]
+    try:
+        from . import docker_backend
+    except ImportError as exc:
+        raise MlayerError(f"the docker backend cannot load ({exc}): use --backend pip, or reinstall mlayer with `make venv`") from None
+    return docker_backend
+
+
 def _install(backend: str, requirements_file: Path, python_dir: Path, runtime: Runtime, architecture: str, image: str | None) -> None:
     if backend == "docker":
-        from . import docker_backend
-
-        docker_backend.install_in_container(requirements_file, python_dir, runtime, architecture, image)
+        _docker_backend().install_in_container(requirements_file, python_dir, runtime, architecture, image)
     else:
         install_with_pip(requirements_file, python_dir, runtime, architecture)
 
@@ -197,9 +203,7 @@ def _build_into(work: Path, requirements: Requirements, runtime: Runtime, archit
     if compile_pyc:
         with progress.step("bytecode", f"Compiling .pyc for Python {runtime.python_version}"):
             if backend == "docker":
-                from . import docker_backend
-
-                docker_backend.compile_in_container(python_dir, runtime, architecture, image)
+                _docker_backend().compile_in_container(python_dir, runtime, architecture, image)
             else:
                 assert interpreter is not None
                 bytecode_mod.compile_layer(interpreter, python_dir)
@@ -294,7 +298,7 @@ def build_deps_layer(
         bytecode=compile_pyc,
         interpreter_version=bytecode_mod.interpreter_version(interpreter) if compile_pyc and backend == "pip" and interpreter else None,
         pip=pip_version() if backend == "pip" else None,
-        strip=_strip_version() if slim else None,
+        strip=_strip_version(architecture) if slim else None,
         code=_source_digest(backend),
     )
     entry = cache_dir(CACHE_KIND, key)
