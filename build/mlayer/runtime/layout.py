@@ -1,0 +1,194 @@
+"""The local stand-in for Lambda's file system: /opt from the layers, the task dir from the function zip.
+
+Lambda extracts each layer into /opt in order (a later layer overwrites an earlier one's file)
+and the function zip into /var/task; both are read-only. Here:
+
+- the deps layer then the model layer are unzipped into one directory standing for /opt, the
+  function zip into a directory standing for /var/task;
+- both are cached under `<cache>/runtime-opt/<key>` and `<cache>/runtime-task/<key>`, keyed on
+  the zips' sha256 (checked against the manifest), so a repeated invoke does not unzip the
+  190 MB deps layer again; a finished directory appears atomically (rename), so a concurrent or
+  interrupted extraction never leaves a half-filled one behind;
+- both are made read-only (`chmod -R a-w`). We usually run as root, and root ignores permission
+  bits, so the worker ALSO runs Python with `-B` and `sys.dont_write_bytecode = True` (no
+  __pycache__ written into the layers, as on Lambda where /opt cannot be written), and, where
+  the kernel lets us (see `sandbox.py`), re-mounts them read-only in the worker's own mount
+  namespace, which stops even root (EROFS).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..cache import cache_dir, cache_key
+from ..errors import MlayerError
+from ..hashing import sha256_file
+from ..manifest import load_manifest
+from ..runtimes import Runtime, get_runtime
+
+OPT_KIND = "runtime-opt"
+TASK_KIND = "runtime-task"
+DEFAULT_HANDLER = "lambda_function.lambda_handler"
+_WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+
+
+@dataclass(frozen=True)
+class LayerZip:
+    """One zip that goes into the layout, as the manifest names it."""
+
+    role: str  # "deps", "model NAME/VERSION", "function"
+    path: Path
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the extracted function lives, and what the manifest says about it."""
+
+    manifest_path: Path
+    opt_dir: Path  # stands for /opt
+    task_dir: Path  # stands for /var/task
+    runtime: Runtime
+    architecture: str
+    handler: str  # "module.function", Lambda's _HANDLER
+    model_key: str | None  # "NAME/VERSION", None when the manifest has no model
+    layers: tuple[LayerZip, ...]  # in extraction order (deps, then model)
+    function: LayerZip
+    cache_hits: tuple[bool, bool]  # (opt, task) were already extracted
+
+    @property
+    def model_dir(self) -> Path:
+        return self.opt_dir / "model"
+
+    @property
+    def site_packages(self) -> Path:
+        return self.opt_dir / "python" / self.runtime.site_packages_suffix
+
+
+def choose_model(manifest: dict[str, Any], model_key: str | None, manifest_path: Path) -> str | None:
+    """The requested NAME/VERSION, else the only model, else the first in the manifest's order."""
+    models = manifest.get("models") or {}
+    if model_key is not None:
+        if model_key not in models:
+            known = ", ".join(sorted(models)) or "none"
+            raise MlayerError(
+                f"model {model_key} is not in {manifest_path} (built: {known}): "
+                "pass --model NAME/VERSION of a built model, or add it and run `mlayer build all`"
+            )
+        return model_key
+    return next(iter(models), None)
+
+
+def _artifact(manifest: dict[str, Any], entry: dict[str, Any], role: str, manifest_path: Path) -> LayerZip:
+    path = (manifest_path.parent / entry["file"]).resolve()
+    if not path.is_file():
+        raise MlayerError(f"{role} zip {path} named by {manifest_path} is missing: rebuild with `mlayer build all`")
+    digest = sha256_file(path)
+    if digest != entry.get("sha256"):
+        raise MlayerError(
+            f"{role} zip {path} does not match the sha256 recorded in {manifest_path}: "
+            "it was changed after the build; rebuild with `mlayer build all`"
+        )
+    return LayerZip(role, path, digest)
+
+
+def _make_writable(root: Path) -> None:
+    """Undo chmod a-w so a non-root user can delete a tree we made read-only."""
+    for dirpath, _dirnames, _filenames in os.walk(root):
+        os.chmod(dirpath, stat.S_IRWXU | os.stat(dirpath).st_mode)
+
+
+def remove_tree(root: Path) -> None:
+    if root.exists():
+        _make_writable(root)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def make_read_only(root: Path, include_root: bool = True) -> None:
+    """chmod -R a-w (symlinks are left alone: their mode is not used)."""
+    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+        for name in filenames + dirnames:
+            path = os.path.join(dirpath, name)
+            mode = os.lstat(path).st_mode
+            if not stat.S_ISLNK(mode):
+                os.chmod(path, stat.S_IMODE(mode) & ~_WRITE_BITS)
+        if dirpath != str(root) or include_root:
+            os.chmod(dirpath, stat.S_IMODE(os.stat(dirpath).st_mode) & ~_WRITE_BITS)
+
+
+def _extract(zip_path: Path, dest: Path) -> None:
+    """Unzip over whatever is in dest (a later layer wins), keeping recorded permissions."""
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except zipfile.BadZipFile:
+        raise MlayerError(f"{zip_path} is not a valid zip: rebuild it with `mlayer build all`") from None
+    with archive:
+        for info in archive.infolist():
+            target = Path(archive.extract(info, dest))
+            mode = (info.external_attr >> 16) & 0o777
+            if info.is_dir():
+                continue
+            os.chmod(target, mode or 0o644)
+
+
+def extracted_dir(kind: str, zips: tuple[LayerZip, ...]) -> tuple[Path, bool]:
+    """The cached directory holding these zips extracted in order; (path, was_cached)."""
+    key = cache_key(kind, zips=[z.sha256 for z in zips])
+    dest = cache_dir(kind, key)
+    if dest.is_dir():
+        return dest, True
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
+        for zip_ in zips:
+            _extract(zip_.path, tmp)
+        make_read_only(tmp, include_root=False)  # renaming a directory needs write access to it
+        try:
+            os.rename(tmp, dest)
+        except OSError:
+            if not dest.is_dir():
+                raise
+            # another process finished the same extraction first: use theirs
+            return dest, True
+        os.chmod(dest, stat.S_IMODE(os.stat(dest).st_mode) & ~_WRITE_BITS)
+        return dest, False
+    finally:
+        if tmp.exists():
+            remove_tree(tmp)
+
+
+def prepare_layout(manifest_path: Path, model_key: str | None = None) -> Layout:
+    """Extract (or reuse) /opt = deps + model layers and /var/task = function zip for this manifest."""
+    manifest_path = Path(manifest_path).resolve()
+    manifest = load_manifest(manifest_path)
+    if not manifest.get("function"):
+        raise MlayerError(f"{manifest_path} has no function zip: run `mlayer build all`")
+    deps = manifest.get("deps")
+    if not deps:
+        raise MlayerError(f"{manifest_path} has no deps layer: run `mlayer build all`")
+    chosen = choose_model(manifest, model_key, manifest_path)
+    layers = [_artifact(manifest, deps, "deps", manifest_path)]
+    if chosen is not None:
+        layers.append(_artifact(manifest, manifest["models"][chosen], f"model {chosen}", manifest_path))
+    function = _artifact(manifest, manifest["function"], "function", manifest_path)
+    opt_dir, opt_hit = extracted_dir(OPT_KIND, tuple(layers))
+    task_dir, task_hit = extracted_dir(TASK_KIND, (function,))
+    return Layout(
+        manifest_path=manifest_path,
+        opt_dir=opt_dir,
+        task_dir=task_dir,
+        runtime=get_runtime(deps.get("runtime", "python3.12")),
+        architecture=deps.get("architecture", "x86_64"),
+        handler=manifest["function"].get("handler") or DEFAULT_HANDLER,
+        model_key=chosen,
+        layers=tuple(layers),
+        function=function,
+        cache_hits=(opt_hit, task_hit),
+    )

@@ -1,0 +1,79 @@
+"""How the worker is launched: into its CPU cgroup, and with /opt and the task dir read-only.
+
+`chmod a-w` does not stop root. Where the kernel lets us (root, or a user namespace that allows
+it), the worker is started in its own mount namespace (`unshare --mount --propagation private`)
+in which the layout's directories are bind-mounted onto themselves read-only: a write there
+fails with EROFS even for root, as on Lambda. The host's mounts are untouched (the namespace
+is private and dies with the worker). Where that is not possible the worker still cannot leave
+bytecode behind (`-B`, sys.dont_write_bytecode) and the files are chmod a-w; `readonly_mounts()`
+says which applies.
+
+A tiny /bin/sh shim does both steps and then execs the interpreter, so the worker's pid is the
+one we started (unshare without --fork and `exec` keep it): the memory monitor and the cgroup
+see the real worker from its first instruction.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+SHELL = "/bin/sh"
+# $1: cgroup.procs file or "", $2: how many read-only dirs follow, then the dirs, then the command.
+_SHIM = r"""
+set -e
+unset PWD OLDPWD
+if [ -n "$1" ]; then echo $$ > "$1"; fi
+count=$2; shift 2
+while [ "$count" -gt 0 ]; do
+  mount --bind "$1" "$1"
+  mount -o remount,bind,ro "$1"
+  shift; count=$((count - 1))
+done
+exec "$@"
+"""
+
+
+@dataclass(frozen=True)
+class ReadOnlyMounts:
+    available: bool
+    reason: str  # why not, when unavailable
+
+
+@lru_cache(maxsize=1)
+def readonly_mounts() -> ReadOnlyMounts:
+    """Can we give the worker read-only bind mounts in a private mount namespace? (cached)"""
+    unshare = shutil.which("unshare")
+    mount = shutil.which("mount")
+    if not unshare or not mount:
+        return ReadOnlyMounts(False, "unshare/mount not found (util-linux)")
+    with tempfile.TemporaryDirectory(prefix="mlayer-ro-probe-") as probe:
+        command = [unshare, "--mount", "--propagation", "private", SHELL, "-c", _SHIM + "", "probe", "", "1", probe,
+                   SHELL, "-c", 'touch "$0/written" 2>/dev/null && exit 3; exit 0', probe]
+        try:
+            proc = subprocess.run(command, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return ReadOnlyMounts(False, f"unshare failed ({exc})")
+        if proc.returncode == 3 or Path(probe, "written").exists():
+            return ReadOnlyMounts(False, "a read-only bind mount did not stop writes")
+        if proc.returncode != 0:
+            detail = (proc.stderr.strip().splitlines() or ["no error output"])[-1]
+            return ReadOnlyMounts(False, f"no private mount namespace for the worker ({detail})")
+    return ReadOnlyMounts(True, "")
+
+
+def launch_command(argv: Sequence[str], *, cgroup_procs: Path | None, readonly_dirs: Sequence[Path]) -> list[str]:
+    """argv wrapped so it starts inside its cgroup and (if any dirs given) a read-only mount namespace."""
+    if cgroup_procs is None and not readonly_dirs:
+        return list(argv)
+    shim = [SHELL, "-c", _SHIM, "mlayer-worker", str(cgroup_procs or ""), str(len(readonly_dirs)), *map(str, readonly_dirs), *argv]
+    if not readonly_dirs:
+        return shim
+    unshare = shutil.which("unshare")
+    assert unshare is not None
+    return [unshare, "--mount", "--propagation", "private", *shim]
