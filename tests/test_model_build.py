@@ -3,6 +3,7 @@ real deps layer, deterministic zips, and the verification cache."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -139,7 +140,7 @@ def test_compatibility_against_another_runtime(demo_artifacts: Path, deps_build)
     warnings = check_compatibility(metadata, deps_build.packages, get_runtime("python3.13"))
     assert warnings == [
         "MyModel/20190104v1 was pickled with Python 3.12 but python3.13 runs Python 3.13: "
-        "the samples check below runs on 3.13; retrain on 3.13 to be safe"
+        "its samples are checked on Python 3.13 next; retrain on 3.13 to be safe"
     ]
     no_sklearn = {k: v for k, v in deps_build.packages.items() if k != "scikit-learn"}
     with pytest.raises(MlayerError, match=r"the python3\.12 deps layer has no scikit-learn.*add scikit-learn==1\.9\.1 to requirements/python3\.12\.txt"):
@@ -253,3 +254,89 @@ def test_missing_empty_and_malformed_registrations(registry: Path, deps_build, t
     with pytest.raises(MlayerError, match=r"model version '2019\.01\.04' contains '\.'"):
         build_model_layer(NAME, "2019.01.04", deps_build, registry, dist)
     assert not dist.exists()
+
+
+def test_without_a_target_interpreter_the_load_check_is_skipped_loudly(registry: Path, deps_build, tmp_path: Path, capsys, monkeypatch) -> None:
+    # A host with no Python 3.12 anywhere: no pyenv versions, nothing on PATH, no override.
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
+    monkeypatch.delenv("MLAYER_PYTHON_3_12", raising=False)
+    deps = dataclasses.replace(deps_build, interpreter=None)
+    build = build_model_layer(NAME, VERSION, deps, registry, tmp_path / "dist")
+    assert build.verification.status.startswith("skipped: no Python 3.12 interpreter on this host")
+    assert "pyenv install 3.12" in capsys.readouterr().err
+    assert build.zip_path.is_file()
+    # the checks that need no interpreter still run
+    edit_metadata(registry, **{"scikit-learn": "1.8.0"})
+    with pytest.raises(MlayerError, match="pickled with scikit-learn 1.8.0"):
+        build_model_layer(NAME, VERSION, deps, registry, tmp_path / "dist")
+
+
+def test_a_layer_this_host_cannot_run_is_not_loaded(registry: Path, deps_build, tmp_path: Path, capsys) -> None:
+    deps = dataclasses.replace(deps_build, architecture="arm64")
+    build = build_model_layer(NAME, VERSION, deps, registry, tmp_path / "dist")
+    assert build.verification.status == "skipped: this host cannot run arm64 code, so MyModel/20190104v1 was not loaded against the layer"
+    assert "load and samples check skipped" in capsys.readouterr().err
+
+
+def test_summary_for_the_cli(registry: Path, deps_build, tmp_path: Path) -> None:
+    from mlayer.model.summary import summary_dict, summary_text
+
+    build = build_model_layer(NAME, VERSION, deps_build, registry, tmp_path / "dist")
+    text = summary_text(build)
+    assert text.startswith(f"model MyModel/20190104v1 -> {build.zip_path} (") and "20 samples passed with the deps layer" in text
+    data = summary_dict(build)
+    assert data["sha256"] == sha256(build.zip_path) and data["verification"]["samples"] == 20 and data["kind"] == "steps"
+    json.dumps(data)  # JSON-able as is
+
+
+@pytest.fixture(scope="module")
+def pipelines(deps_build, tmp_path_factory) -> Path:
+    """A text Pipeline and a tabular regression Pipeline, each with samples from its own predictions."""
+    out = tmp_path_factory.mktemp("pipelines")
+    code = textwrap.dedent(f"""
+        import json
+        from pathlib import Path
+        import joblib, numpy as np
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import Ridge, SGDClassifier
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+        OUT = Path({str(out)!r})
+        texts = ["refund my invoice", "site is down", "reset password", "love it"] * 5
+        labels = ["billing", "outage", "account", "feedback"] * 5
+        text = make_pipeline(TfidfVectorizer(), SGDClassifier(random_state=0)).fit(texts, labels)
+        joblib.dump(text, OUT / "text.joblib", compress=3)
+        probe = ["please refund", "down again", "love the app"]
+        (OUT / "text.json").write_text(json.dumps({{"inputs": probe, "expected": text.predict(probe).tolist()}}))
+        rng = np.random.RandomState(0)
+        X = rng.rand(200, 4)
+        y = X @ np.array([1.5, -2.0, 0.5, 3.0]) + 0.1
+        reg = make_pipeline(StandardScaler(), Ridge(alpha=0.1)).fit(X, y)
+        joblib.dump(reg, OUT / "reg.joblib")
+        rows = X[:5].tolist()
+        (OUT / "reg.jsonl").write_text("".join(json.dumps({{"input": r, "expected": float(p)}}) + "\\n" for r, p in zip(rows, reg.predict(rows))))
+    """)
+    proc = run_isolated(deps_build.interpreter, [deps_build.python_dir], code)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.mark.parametrize(("file", "samples"), [("text.joblib", "text.json"), ("reg.joblib", "reg.jsonl")])
+def test_pipeline_models_build(pipelines: Path, deps_build, tmp_path: Path, file: str, samples: str, fresh_cache: Path) -> None:
+    root = tmp_path / "reg"
+    add_model("Pipe", "v1", [pipelines / file], root, samples=pipelines / samples)
+    build = build_model_layer("Pipe", "v1", deps_build, root, tmp_path / "dist")
+    assert build.metadata["kind"] == "pipeline"
+    assert build.verification.status == "passed" and build.verification.samples in (3, 5)
+
+
+def test_float_outputs_compare_with_tolerance_but_not_loosely(pipelines: Path, deps_build, tmp_path: Path, fresh_cache: Path) -> None:
+    lines = [json.loads(line) for line in (pipelines / "reg.jsonl").read_text().splitlines()]
+    lines[2]["expected"] += 1e-3  # a real difference, far above float noise
+    off = tmp_path / "off.jsonl"
+    off.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    root = tmp_path / "reg"
+    add_model("Pipe", "v2", [pipelines / "reg.joblib"], root, samples=off)
+    with pytest.raises(MlayerError, match=r"Pipe/v2: 1 of 5 samples disagree .*\(first: #2 \["):
+        build_model_layer("Pipe", "v2", deps_build, root, tmp_path / "dist")

@@ -88,7 +88,8 @@ def build_model_layer(name: str, version: str, deps: Any, artifacts_root: Path, 
 
     verification = verify_model(model_dir, metadata, deps)
     if verification.status != "passed":
-        _warn(f"{name}/{version}: load and samples check {verification.status}")
+        warnings.append(f"{name}/{version}: load and samples check {verification.status}")
+        _warn(warnings[-1])
     elif not verification.samples:
         _warn(f"{name}/{version} has no samples, so only loading was checked: register it with --samples to check its predictions")
     if not verification.cache_hit:

@@ -65,6 +65,6 @@ def check_compatibility(metadata: Mapping[str, Any], packages: Mapping[str, str]
     if model_python is not None and python_minor(model_python) != runtime.python_version:
         warnings.append(
             f"{model} was pickled with Python {model_python} but {runtime.name} runs Python {runtime.python_version}: "
-            f"the samples check below runs on {runtime.python_version}; retrain on {runtime.python_version} to be safe"
+            f"its samples are checked on Python {runtime.python_version} next; retrain on {runtime.python_version} to be safe"
         )
     return warnings

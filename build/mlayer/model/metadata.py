@@ -133,8 +133,3 @@ def read_metadata(model_dir: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise _fail(path, "is not UTF-8 text") from None
     return validate_metadata(data, path)
-
-
-def dump_metadata(data: dict[str, Any]) -> str:
-    """The canonical text of metadata.json (sorted keys), as fsutil.write_json_atomic writes it."""
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"

@@ -93,10 +93,11 @@ def verify_model(model_dir: Path, metadata: Mapping[str, Any], deps: Any) -> Ver
     if not host_can_run(deps.architecture):
         return Verification(f"skipped: this host cannot run {deps.architecture} code, so {model} was not loaded against the layer")
     python = getattr(deps, "interpreter", None) or find_interpreter(deps.runtime.python_version)
-    if python is None:
-        raise MlayerError(
-            f"no Python {deps.runtime.python_version} interpreter to load {model} with the deps layer: "
-            f"install it (pyenv install {deps.runtime.python_version}) or set MLAYER_PYTHON_{deps.runtime.python_version.replace('.', '_')}"
+    if python is None:  # degrade like the deps layer's import check: say so, loudly
+        version = deps.runtime.python_version
+        return Verification(
+            f"skipped: no Python {version} interpreter on this host, so {model} was not loaded against the layer "
+            f"(the handler still checks it at INIT); install it (pyenv install {version}) or set MLAYER_PYTHON_{version.replace('.', '_')}"
         )
     key = cache_key(
         CACHE_KIND,
