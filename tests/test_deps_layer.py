@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -217,3 +219,41 @@ def test_python311_requirements_build_and_pass_the_al2_glibc_check(tmp_path):
     assert build.import_check.startswith("passed")
     record = json.loads((build.stage_dir.parent / "build.json").read_text())
     assert record["sha256"] == build.sha256
+
+
+def test_unreachable_index_is_reported_as_such(fresh_cache, small_requirements, tmp_path, monkeypatch):
+    empty = tmp_path / "no-wheels"
+    empty.mkdir()
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")  # ignore the machine's index/mirror settings
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")  # discard port: connection refused
+    monkeypatch.setenv("PIP_FIND_LINKS", str(empty))
+    monkeypatch.setenv("PIP_RETRIES", "1")
+    with pytest.raises(MlayerError, match=r"could not reach a package index .*check the network and your pip configuration"):
+        build_deps_layer(small_requirements, tmp_path / "dist")
+    assert not (tmp_path / "dist").exists()
+
+
+BUILD_IN_CHILD = """
+import json, sys
+from pathlib import Path
+from mlayer.deps.layer import build_deps_layer
+build = build_deps_layer(Path(sys.argv[1]), Path(sys.argv[2]))
+print(json.dumps({"sha256": build.sha256, "cache_hit": build.cache_hit}))
+"""
+
+
+def test_concurrent_builds_of_one_key_build_once(fresh_cache, small_requirements, tmp_path):
+    """pytest-xdist workers or two terminals: one builds, the other waits for the lock and hits the cache."""
+    children = [
+        subprocess.Popen([sys.executable, "-c", BUILD_IN_CHILD, str(small_requirements), str(tmp_path / f"dist-{i}")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        for i in range(2)
+    ]
+    results = []
+    for child in children:
+        out, err = child.communicate(timeout=300)
+        assert child.returncode == 0, err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    assert results[0]["sha256"] == results[1]["sha256"]
+    assert sorted(r["cache_hit"] for r in results) == [False, True]
+    assert len(cache_entries(fresh_cache)) == 1

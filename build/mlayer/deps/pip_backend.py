@@ -18,7 +18,8 @@ from ..runtimes import Runtime
 
 _NO_MATCH = re.compile(r"No matching distribution found for ([^\s;]+)")
 _NO_VERSION = re.compile(r"Could not find a version that satisfies the requirement ([^\s;]+)")
-_NETWORK = ("NewConnectionError", "ConnectTimeout", "ReadTimeout", "Temporary failure in name resolution", "Network is unreachable")
+_NETWORK = ("NewConnectionError", "ConnectTimeout", "ReadTimeout", "Temporary failure in name resolution",
+            "Network is unreachable", "ProxyError", "SSLError")
 
 
 def pip_version() -> str:
@@ -43,6 +44,12 @@ def pip_install_command(requirements: Path, target_dir: Path, runtime: Runtime, 
 def explain_pip_failure(output: str, runtime: Runtime, architecture: str) -> str:
     """One line naming the culprit and the fix, from pip's output."""
     match = _NO_MATCH.search(output) or _NO_VERSION.search(output)
+    unreachable = any(marker in output for marker in _NETWORK)
+    if match and unreachable:
+        return (
+            f"pip found no {match.group(1)} because it could not reach a package index (connection failed): "
+            "check the network and your pip configuration (index-url, proxy, cert), then rebuild"
+        )
     if match:
         package = match.group(1)
         return (
@@ -51,7 +58,7 @@ def explain_pip_failure(output: str, runtime: Runtime, architecture: str) -> str
             f"{runtime.platform_tags(architecture)[-1]}..{runtime.platform_tags(architecture)[0]}): "
             f"pin a release that ships such a wheel, or build from source with --backend docker"
         )
-    if any(marker in output for marker in _NETWORK):
+    if unreachable:
         return "pip could not reach the package index: check the network or your pip configuration (index-url, proxy, cert)"
     lines = [line.strip() for line in output.splitlines() if line.strip().startswith("ERROR:")]
     detail = lines[0] if lines else (output.strip().splitlines() or ["(no output)"])[-1]
