@@ -1,0 +1,1 @@
+"""`mlayer demo`: train, build, replay a seed-like ingest locally, and report against the seed's numbers."""

@@ -1,0 +1,84 @@
+"""The demo's report: a markdown table beside the seed's numbers, and a PNG chart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..cost import SAGEMAKER_MONTHLY_USD, SEED_BY_BATCH
+from ..fsutil import atomic_path
+
+
+@dataclass(frozen=True)
+class DemoRow:
+    batch_size: int
+    invocations: int
+    p50_ms: float
+    p99_ms: float
+    mean_billed_ms: float
+    max_memory_mb: int
+    init_ms: float
+    cost_per_ingest: float
+    sent: int
+    written: int
+    reported_failed: int
+    lost: int
+    duplicates: int
+    scaled_from: int  # records actually replayed (cost scaled to 50,000 when smaller)
+
+
+def break_even(cost_per_ingest: float) -> float:
+    return SAGEMAKER_MONTHLY_USD / cost_per_ingest if cost_per_ingest else float("inf")
+
+
+def markdown_table(rows: list[DemoRow], memory_mb: int, cpu_note: str) -> str:
+    lines = [
+        f"Local Lambda replay of a 50,000-record ingest, {memory_mb} MB, {cpu_note}. Seed: python3.6, 192 MB, model reloaded per call.",
+        "",
+        "| batch | ours p50 / p99 ms | seed avg ms | ours billed ms | seed billed ms | ours max MB | seed max MB "
+        "| ours $/ingest | seed $/ingest | cheaper | break-even ingests/month (ours / seed) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        seed = SEED_BY_BATCH[row.batch_size]
+        ratio = seed["cost_per_ingest"] / row.cost_per_ingest if row.cost_per_ingest else float("inf")
+        lines.append(
+            f"| {row.batch_size} | {row.p50_ms:.1f} / {row.p99_ms:.1f} | {seed['avg_ms']:,} | {row.mean_billed_ms:.1f} "
+            f"| {seed['billed_ms']:,} | {row.max_memory_mb} | {seed['max_memory_mb']} | ${row.cost_per_ingest:.6f} "
+            f"| ${seed['cost_per_ingest']:.4f} | {ratio:,.0f}x | {break_even(row.cost_per_ingest):,.0f} / {break_even(seed['cost_per_ingest']):,.0f} |"
+        )
+    lines.append("")
+    lines.append("| batch | records replayed | written | reported failed | lost | duplicates | invocations | init ms |")
+    lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        lines.append(
+            f"| {row.batch_size} | {row.scaled_from:,} | {row.written:,} | {row.reported_failed:,} | {row.lost} "
+            f"| {row.duplicates} | {row.invocations:,} | {row.init_ms:.0f} |"
+        )
+    if any(row.scaled_from != 50_000 for row in rows):
+        lines.append("")
+        lines.append("Rows replaying fewer than 50,000 records scale their cost to 50,000 records.")
+    return "\n".join(lines) + "\n"
+
+
+def write_chart(rows: list[DemoRow], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    batches = [row.batch_size for row in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(batches, [row.p50_ms for row in rows], "o-", label="mlayer p50")
+    left.plot(batches, [SEED_BY_BATCH[b]["avg_ms"] for b in batches], "s--", label="seed average")
+    left.set(xscale="log", yscale="log", xlabel="batch size (records per invocation)", ylabel="duration per invocation (ms)", title="Duration")
+    left.legend()
+    right.plot(batches, [row.cost_per_ingest for row in rows], "o-", label="mlayer")
+    right.plot(batches, [SEED_BY_BATCH[b]["cost_per_ingest"] for b in batches], "s--", label="seed")
+    right.set(xscale="log", yscale="log", xlabel="batch size (records per invocation)", ylabel="USD per 50,000-record ingest", title="Cost per ingest")
+    right.legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,181 @@
+"""The demo, end to end: model, artifacts, a seed-like 50,000-record ingest at batch 1, 10 and 100.
+
+Predictions go to the handler's real S3 sink on a local moto server; the replay then reads the
+bucket back and accounts for every record (written, reported and sent on, or lost).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..build_all import build_all
+from ..cost import SEED_INGEST_RECORDS, billed_duration_ms, ingest_cost
+from ..errors import MlayerError
+from ..fsutil import write_json_atomic
+from ..manifest import load_manifest
+from ..runtimes import DEFAULT_RUNTIME
+from .records import ingest_records, write_records_jsonl
+from .report import DemoRow, markdown_table, write_chart
+
+DEMO_MODEL = ("MyModel", "20190104v1")
+BUCKET = "mlayer-demo-predictions"
+REGION = "us-east-1"
+
+
+@dataclass
+class DemoSettings:
+    repo: Path = Path(".")
+    dist: Path = Path("dist")
+    records: int = SEED_INGEST_RECORDS
+    batch_sizes: tuple[int, ...] = (1, 10, 100)
+    # Batch 1 means one invocation per record: 50,000 round trips take minutes on 2 cores, so by
+    # default it replays this many records and scales the cost to the full ingest (`--full` to not).
+    batch1_sample: int | None = 5_000
+    # The Terraform module's defaults, so the demo's numbers are what a default deploy costs.
+    memory_mb: int = 1024
+    max_retries: int = 3
+    malformed_fraction: float = 0.01
+    sink: str = "s3"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def say(message: str) -> None:
+    print(f"mlayer demo: {message}", file=sys.stderr, flush=True)
+
+
+def ensure_demo_model(settings: DemoSettings, deps) -> None:
+    from ..model.registry import list_models
+    from ..model.train_demo import train_demo
+
+    root = settings.repo / "model_artifacts"
+    if DEMO_MODEL in {(ref.name, ref.version) for ref in list_models(root)} if root.is_dir() else False:
+        say(f"demo model {DEMO_MODEL[0]}/{DEMO_MODEL[1]} already registered")
+        return
+    say("training the demo model (seeded ticket classifier)")
+    train_demo(deps, root, name=DEMO_MODEL[0], version=DEMO_MODEL[1])
+
+
+def build_artifacts(settings: DemoSettings) -> Path:
+    from ..deps.layer import build_deps_layer
+
+    requirements = settings.repo / "requirements" / f"{DEFAULT_RUNTIME}.txt"
+    deps = build_deps_layer(requirements, settings.dist, runtime=DEFAULT_RUNTIME)
+    ensure_demo_model(settings, deps)
+    return build_all(
+        requirements=requirements,
+        artifacts_root=settings.repo / "model_artifacts",
+        function_dir=settings.repo / "function",
+        dist_dir=settings.dist,
+        runtime=DEFAULT_RUNTIME,
+        models=[f"{DEMO_MODEL[0]}/{DEMO_MODEL[1]}"],
+    )
+
+
+def scaled_ingest_cost(summary) -> float:
+    """The cost of a full 50,000-record ingest from a replay of `summary.sent` records.
+
+    Warm invocations scale with the record count; the cold starts (INIT billed) happen once per
+    execution environment whatever the ingest's size, so they are not scaled.
+    """
+    scale = SEED_INGEST_RECORDS / summary.sent
+    init_billed = summary.cold_starts * billed_duration_ms(summary.init_ms)
+    warm_billed = (summary.billed_ms - init_billed) * scale
+    requests = round(summary.invocations * scale)
+    return ingest_cost(warm_billed + init_billed, summary.memory_mb, summary.architecture, requests=requests).total_usd
+
+
+def replay_batch_size(settings: DemoSettings, manifest: Path, records: list[bytes], batch_size: int, sink_env: dict[str, str]) -> tuple[DemoRow, dict]:
+    from ..replay import EnvironmentSettings, SinkSpec, replay
+
+    out = settings.dist / "demo"
+    sink = (
+        SinkSpec("s3", s3_bucket=BUCKET, s3_prefix=f"predictions/batch-{batch_size}")
+        if settings.sink == "s3"
+        else SinkSpec("dir", directory=out / f"predictions-batch-{batch_size}")
+    )
+    env = EnvironmentSettings(
+        manifest_path=manifest,
+        model_key=f"{DEMO_MODEL[0]}/{DEMO_MODEL[1]}",
+        memory_mb=settings.memory_mb,
+        # Credentials and region reach the function from this process's environment, as they would
+        # from the execution role; only the endpoint is the function's own setting.
+        environment={**{k: v for k, v in sink_env.items() if k == "AWS_ENDPOINT_URL"}, **settings.extra},
+    )
+    started = time.monotonic()
+    summary = replay(
+        records, batch_size=batch_size, env=env, max_retries=settings.max_retries, bisect=True,
+        on_failure=out / f"on-failure-batch-{batch_size}.jsonl", sink=sink, stream_name="mlayer-demo-ingest",
+    )
+    say(f"batch {batch_size}: {summary.sent:,} records in {time.monotonic() - started:.1f} s, "
+        f"{summary.invocations:,} invocations, lost {summary.lost}, duplicates {summary.duplicates}")
+    row = DemoRow(
+        batch_size=batch_size,
+        invocations=summary.invocations,
+        p50_ms=summary.p50_ms,
+        p99_ms=summary.p99_ms,
+        mean_billed_ms=summary.mean_billed_ms,
+        max_memory_mb=summary.max_memory_mb,
+        init_ms=summary.init_ms,
+        cost_per_ingest=scaled_ingest_cost(summary),
+        sent=summary.sent,
+        written=summary.written,
+        reported_failed=summary.reported_failed,
+        lost=summary.lost,
+        duplicates=summary.duplicates,
+        scaled_from=summary.sent,
+    )
+    return row, summary.to_dict()
+
+
+def run_demo(settings: DemoSettings) -> Path:
+    """Run the demo; returns the markdown report's path (dist/report/demo.md)."""
+    started = time.monotonic()
+    say("building artifacts (cached after the first run)")
+    manifest = build_artifacts(settings)
+    entry = load_manifest(manifest)
+    say(f"artifacts ready: deps {entry['deps']['unzipped_bytes'] / 1e6:.0f} MB unzipped, manifest {manifest}")
+
+    records, malformed = ingest_records(settings.records, settings.malformed_fraction)
+    write_records_jsonl(records, settings.dist / "demo" / "records.jsonl")
+    say(f"{len(records):,} seed-like records, {len(malformed):,} malformed, written to {settings.dist / 'demo' / 'records.jsonl'}")
+
+    rows, summaries = [], {}
+    sink_context = _sink_context(settings)
+    with sink_context as sink_env:
+        for batch_size in settings.batch_sizes:
+            chosen = records
+            if batch_size == 1 and settings.batch1_sample and settings.batch1_sample < len(records):
+                chosen = records[: settings.batch1_sample]
+            row, summary = replay_batch_size(settings, manifest, chosen, batch_size, sink_env)
+            rows.append(row)
+            summaries[str(batch_size)] = summary
+    bad = [row for row in rows if row.lost or row.written + row.reported_failed < row.sent]
+    report_dir = settings.dist / "report"
+    cpu_note = "CPU throttled to the memory's vCPU share" if all(s["cpu_throttled"] for s in summaries.values()) else "CPU NOT throttled (faster than Lambda)"
+    table = markdown_table(rows, settings.memory_mb, cpu_note)
+    report = report_dir / "demo.md"
+    write_json_atomic(report_dir / "demo.json", {"settings": {k: str(v) for k, v in asdict(settings).items()}, "summaries": summaries})
+    write_chart(rows, report_dir / "demo.png")
+    from ..fsutil import atomic_path
+
+    with atomic_path(report) as tmp:
+        tmp.write_text("# mlayer demo\n\n" + table + "\n![duration and cost against batch size](demo.png)\n")
+    print(table)
+    say(f"report: {report}, chart: {report_dir / 'demo.png'}, summaries: {report_dir / 'demo.json'} ({time.monotonic() - started:.0f} s)")
+    if bad:
+        raise MlayerError(f"the replay at batch {bad[0].batch_size} lost records: see {report_dir / 'demo.json'}")
+    return report
+
+
+def _sink_context(settings: DemoSettings):
+    import contextlib
+
+    if settings.sink == "s3":
+        from .moto import local_s3
+
+        return local_s3(BUCKET, REGION)
+    return contextlib.nullcontext({})
