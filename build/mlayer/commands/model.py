@@ -119,7 +119,7 @@ def run_list(args: argparse.Namespace) -> int:
     return 1 if any(row["problem"] for row in rows) else 0
 
 
-def _parse_ref(text: str) -> tuple[str, str]:
+def parse_ref(text: str) -> tuple[str, str]:
     name, sep, version = text.partition("/")
     if not sep or not name or not version:
         raise MlayerError(f"{text!r} is not NAME/VERSION: write it like MyModel/20190104v1 (see `mlayer model list`)")
@@ -129,7 +129,7 @@ def _parse_ref(text: str) -> tuple[str, str]:
 def run_show(args: argparse.Namespace) -> int:
     from ..model.registry import load_metadata, model_dir
 
-    name, version = _parse_ref(args.model)
+    name, version = parse_ref(args.model)
     directory = model_dir(args.artifacts_root, name, version)
     metadata = load_metadata(directory)
     if args.json:
