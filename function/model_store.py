@@ -151,7 +151,13 @@ def _load(path: str) -> tuple[Any, list[str]]:
             obj = joblib.load(path)
         except Exception as exc:  # any unpickling failure is fatal for this environment
             raise ModelInitError(f"model file {path} could not be loaded: {type(exc).__name__}: {exc}") from exc
-    return obj, [f"{os.path.basename(path)}: {w.category.__name__}: {w.message}" for w in caught]
+    for warning in caught:
+        if warning.category.__name__ == "InconsistentVersionWarning":
+            raise ModelInitError(
+                f"model file {path} was pickled with another scikit-learn than this deps layer's "
+                f"({str(warning.message).splitlines()[0][:300]}): rebuild the model layer against this deps layer"
+            )
+    return obj, [f"{os.path.basename(path)}: {w.category.__name__}: {str(w.message)[:300]}" for w in caught]
 
 
 def _split_pipeline(obj: Any) -> tuple[list[Any], Any]:

@@ -78,6 +78,18 @@ def score_of(outcome: Outcome) -> float | None:
     return outcome.probabilities.get(str(outcome.label))
 
 
+def same_output(expected: Any, got: Any) -> bool:
+    """Equal labels; numbers within float noise (the same rule `mlayer build` checks samples with)."""
+    expected, got = json_safe(expected), json_safe(got)
+    if isinstance(expected, bool) or isinstance(got, bool):
+        return expected == got
+    if isinstance(expected, (int, float)) and isinstance(got, (int, float)):
+        return math.isclose(expected, got, rel_tol=1e-6, abs_tol=1e-9)
+    if isinstance(expected, list) and isinstance(got, list):
+        return len(expected) == len(got) and all(same_output(a, b) for a, b in zip(expected, got))
+    return expected == got
+
+
 def self_test(model: LoadedModel) -> int:
     """Predict metadata.json's samples at init: proves this deps layer reproduces the model's outputs
     and warms lazily imported code paths. Returns the number of samples checked."""
@@ -90,8 +102,10 @@ def self_test(model: LoadedModel) -> int:
         if any(o is None for o in outcomes):
             raise ModelInitError("the model raised on metadata.json's sample inputs")
         return len(inputs)
+    if not isinstance(expected, list) or len(expected) != len(inputs):
+        raise ModelInitError("metadata.json samples: expected must be a list as long as inputs")
     for index, (text, want, got) in enumerate(zip(inputs, expected, outcomes)):
-        if got is None or str(got.label) != str(json_safe(want)):
+        if got is None or not same_output(want, got.label):
             raise ModelInitError(
                 f"self-test failed on metadata.json samples.inputs[{index}] ({text[:60]!r}): expected label "
                 f"{want!r}, got {None if got is None else got.label!r}; the deps layer does not reproduce this model "
