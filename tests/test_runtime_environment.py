@@ -235,3 +235,11 @@ def test_no_worker_is_left_behind(manifest: Path):
     env.close()
     assert env.pid is None
     assert not Path(f"/proc/{pid}").exists()  # killed and reaped, not a zombie
+
+
+def test_output_without_a_final_newline_stays_with_its_invocation(manifest: Path):
+    with ExecutionEnvironment(manifest, memory_mb=256) as env:
+        partial = env.invoke({"action": "no_newline"})
+        after = env.invoke({"action": "stderr"})
+    assert partial.logs[-4:-2] == ["handling no_newline", "no newline at the end"]
+    assert after.logs[1:3] == ["handling stderr", "to stderr"]

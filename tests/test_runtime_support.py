@@ -80,6 +80,9 @@ PROBE_HANDLER = textwrap.dedent(
         if action == "stderr":
             print("to stderr", file=sys.stderr)
             return {"pid": os.getpid()}
+        if action == "no_newline":
+            sys.stdout.write("no newline at the end")
+            return {"pid": os.getpid()}
         raise KeyError(action)
     '''
 )

@@ -75,10 +75,13 @@ class LogCollector:
         for raw in iter(stream.readline, b""):
             line = raw.decode("utf-8", errors="replace").rstrip("\n")
             with self._cond:
-                if line.startswith(MARKER):
-                    self._markers.append((line[len(MARKER):], len(self._lines)))
-                else:
+                at = line.find(MARKER)
+                if at < 0:
                     self._lines.append(line)
+                else:  # the handler's last output may lack a newline: the marker then ends its line
+                    if at:
+                        self._lines.append(line[:at])
+                    self._markers.append((line[at + len(MARKER):], len(self._lines)))
                 self._cond.notify_all()
         with self._cond:
             self._eof = True

@@ -1,0 +1,95 @@
+"""Replay input: records as a producer would put them on the stream (data bytes + partition key).
+
+`--records FILE.jsonl` holds one record per line, a JSON object with either
+    {"data_b64": "<base64 of the record's bytes>"}   (any bytes, e.g. what `mlayer demo` writes)
+or  {"data": "<text>"} / {"data": {...}}              (UTF-8 text, or a JSON document sent compact)
+and optionally "partitionKey" (otherwise the record's 0-based index, as a string).
+Blank lines are not records. Kinesis' own limits are enforced, as PutRecord would.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import MlayerError
+
+MAX_DATA_BYTES = 1024 * 1024  # Kinesis: a record's data blob, before base64
+MAX_PARTITION_KEY_CHARS = 256
+
+
+@dataclass(frozen=True)
+class InputRecord:
+    data: bytes
+    partition_key: str | None = None
+
+
+def _check(record: InputRecord, where: str) -> InputRecord:
+    if len(record.data) > MAX_DATA_BYTES:
+        raise MlayerError(f"{where} is {len(record.data):,} bytes, over Kinesis' 1 MiB record limit: PutRecord would reject it; split or shrink it")
+    key = record.partition_key
+    if key is not None and not (1 <= len(key) <= MAX_PARTITION_KEY_CHARS):
+        raise MlayerError(f"{where} has a partition key of {len(key)} characters: Kinesis needs 1 to {MAX_PARTITION_KEY_CHARS}")
+    return record
+
+
+def normalize(records: Iterable[bytes | str | tuple[str, bytes] | InputRecord]) -> list[InputRecord]:
+    """bytes, str (UTF-8), (partition_key, bytes) or InputRecord -> InputRecord, checked."""
+    out = []
+    for index, item in enumerate(records):
+        if isinstance(item, InputRecord):
+            record = item
+        elif isinstance(item, bytes):
+            record = InputRecord(item)
+        elif isinstance(item, str):
+            record = InputRecord(item.encode("utf-8"))
+        elif isinstance(item, tuple) and len(item) == 2:
+            record = InputRecord(bytes(item[1]), str(item[0]))
+        else:
+            raise MlayerError(f"record {index} is a {type(item).__name__}: pass bytes, str, (partition_key, bytes) or InputRecord")
+        out.append(_check(record, f"record {index}"))
+    return out
+
+
+def _parse_line(line: str, where: str) -> InputRecord:
+    fix = 'each line must be a JSON object {"data_b64": "<base64>"} or {"data": "<text>"}, optionally with "partitionKey"'
+    try:
+        document = json.loads(line)
+    except ValueError as exc:
+        raise MlayerError(f"{where} is not JSON ({exc.msg}): {fix}") from None
+    if not isinstance(document, dict) or ("data_b64" in document) == ("data" in document):
+        raise MlayerError(f"{where} has neither or both of data_b64 and data: {fix}")
+    if "data_b64" in document:
+        try:
+            data = base64.b64decode(document["data_b64"], validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            raise MlayerError(f"{where} has data_b64 that is not valid base64: {fix}") from None
+    elif isinstance(document["data"], str):
+        data = document["data"].encode("utf-8")
+    else:
+        data = json.dumps(document["data"], separators=(",", ":")).encode("utf-8")
+    key = document.get("partitionKey", document.get("partition_key"))
+    if key is not None and not isinstance(key, str):
+        raise MlayerError(f"{where} has a partitionKey that is not a string: {fix}")
+    return InputRecord(data, key)
+
+
+def read_records_jsonl(path: Path) -> list[InputRecord]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MlayerError(f"records file {path} does not exist: pass --records FILE.jsonl (one record per line)") from None
+    except UnicodeDecodeError:
+        raise MlayerError(f"records file {path} is not UTF-8 text: write binary records as {{\"data_b64\": ...}} lines") from None
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            records.append(_check(_parse_line(line, f"{path}:{number}"), f"{path}:{number}"))
+    if not records:
+        raise MlayerError(f"records file {path} has no records: write one JSON object per line")
+    return records

@@ -1,0 +1,103 @@
+"""`replay()`: put records on a local Kinesis stream and drive the function as Lambda's poller would.
+
+Shards: one execution environment per shard, as Lambda runs one concurrent invocation per shard
+with ParallelizationFactor 1; each is created on the shard's first batch (its own cold start)
+and kept warm. Shards take turns batch by batch (round-robin) in this one process, so timings
+are not disturbed by shards competing for this machine's 2 cores; Lambda would run them at the
+same time, which changes wall time but not durations, billing or outcomes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from itertools import zip_longest
+from pathlib import Path
+
+from ..errors import MlayerError
+from ..runtime.lambda_env import default_region
+from .destination import OnFailureDestination
+from .kinesis import batches, put_records
+from .ledger import Ledger
+from .poller import RetryPolicy, ShardPoller
+from .records import InputRecord, normalize
+from .settings import EnvironmentFactory, EnvironmentSettings, as_factory
+from .sinks import SinkReader, SinkSpec
+from .summary import ReplaySummary, summarize
+
+MAX_BATCH_SIZE = 10_000  # Kinesis event source mapping
+MAX_SHARDS = 64  # a local replay, not a load test
+MAX_RETRIES = 10_000
+
+
+def _check(batch_size: int, shards: int, max_retries: int) -> None:
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise MlayerError(f"batch size {batch_size} is outside Kinesis' 1 to {MAX_BATCH_SIZE:,}: pass --batch-size in that range")
+    if not 1 <= shards <= MAX_SHARDS:
+        raise MlayerError(f"{shards} shards: pass --shards from 1 to {MAX_SHARDS}")
+    if not 0 <= max_retries <= MAX_RETRIES:
+        raise MlayerError(
+            f"max retries {max_retries}: pass 0 to {MAX_RETRIES:,} (Lambda's -1 retries until records expire, which a replay cannot model)"
+        )
+
+
+def replay(
+    records: Iterable[bytes | str | tuple[str, bytes] | InputRecord],
+    *,
+    batch_size: int,
+    shards: int = 1,
+    env: EnvironmentSettings | EnvironmentFactory,
+    max_retries: int = 2,
+    bisect: bool = True,
+    on_failure: Path | None = None,
+    sink: SinkSpec | str = "none",
+    stream_name: str = "mlayer-replay",
+    region: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReplaySummary:
+    """Replay records through the function; every record ends up written, sent on, or counted lost."""
+    _check(batch_size, shards, max_retries)
+    spec = sink if isinstance(sink, SinkSpec) else SinkSpec(sink)
+    inputs = normalize(records)
+    if not inputs:
+        raise MlayerError("no records to replay: pass at least one record")
+    stream = put_records(inputs, shards, stream_name, region or default_region(os.environ))
+    factory = as_factory(env, spec.handler_env())
+    ledger = Ledger([r.event_id for r in stream.records])
+    reader = SinkReader(spec)
+    destination = OnFailureDestination(on_failure)
+    pollers = [ShardPoller(stream, factory, RetryPolicy(max_retries, bisect), ledger, reader, destination) for _ in range(shards)]
+    started = time.monotonic()
+    try:
+        per_shard = [batches(shard, stream, batch_size) for shard in stream.shards]
+        total = sum(len(b) for b in per_shard)
+        done = 0
+        for round_ in zip_longest(*per_shard):
+            for poller, batch in zip(pollers, round_):
+                if batch is not None:
+                    poller.process(batch)
+                    done += 1
+                    if progress is not None:
+                        progress(done, total)
+        first_env = next((p.env for p in pollers if p.env is not None), None)
+    finally:
+        for poller in pollers:
+            poller.close()
+        destination.close()
+    assert first_env is not None
+    copies = reader.copies(set(ledger.sent))
+    return summarize(
+        ledger,
+        copies,
+        shards=shards,
+        batch_size=batch_size,
+        max_retries=max_retries,
+        bisect=bisect,
+        sink=spec.kind,
+        memory_mb=first_env.memory_mb,
+        architecture=first_env.architecture,
+        cpu_throttled=first_env.cpu_throttled,
+        on_failure_path=str(on_failure) if on_failure is not None else None,
+        wall_s=time.monotonic() - started,
+    )

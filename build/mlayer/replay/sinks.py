@@ -1,0 +1,147 @@
+"""Where the replay looks for what the handler wrote, to account for every record.
+
+- none: the handler runs with SINK=none and returns "predictions"; the replay keeps the latest
+  prediction per eventID (an overwrite, like a keyed store), so this sink cannot show
+  duplicates by construction: it answers "was every record predicted or sent on?".
+- dir:  the handler runs with SINK=none; the replay writes each response's predictions to
+  DIR/<shardId>/<firstSeq>-<lastSeq>.jsonl, the key the handler's s3 sink uses. A retry of the
+  same batch overwrites its file; a retry resuming at a checkpoint starts at another sequence
+  number, hence another file: `duplicates` counts exactly those re-written records.
+- s3 / dynamodb: the handler writes for real (moto or AWS through AWS_ENDPOINT_URL and your
+  credentials); after the run the replay reads the bucket prefix / table back and counts the
+  copies of each of this run's eventIDs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import MlayerError
+from .kinesis import StreamRecord
+
+SINK_KINDS = ("none", "dir", "s3", "dynamodb")
+
+
+@dataclass(frozen=True)
+class SinkSpec:
+    kind: str = "none"
+    directory: Path | None = None
+    s3_bucket: str | None = None
+    s3_prefix: str = ""
+    dynamodb_table: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in SINK_KINDS:
+            raise MlayerError(f"unknown sink {self.kind!r}: use one of {', '.join(SINK_KINDS)}")
+        needs = {"dir": ("directory", "--sink-dir DIR"), "s3": ("s3_bucket", "--s3-bucket NAME"), "dynamodb": ("dynamodb_table", "--dynamodb-table NAME")}
+        if self.kind in needs and not getattr(self, needs[self.kind][0]):
+            raise MlayerError(f"--sink {self.kind} needs {needs[self.kind][1]}")
+
+    def handler_env(self) -> dict[str, str]:
+        """The handler's SINK settings for this sink."""
+        if self.kind in ("none", "dir"):
+            return {"SINK": "none"}
+        if self.kind == "s3":
+            return {"SINK": "s3", "SINK_S3_BUCKET": str(self.s3_bucket), "SINK_S3_PREFIX": self.s3_prefix}
+        return {"SINK": "dynamodb", "SINK_DYNAMODB_TABLE": str(self.dynamodb_table)}
+
+
+def _event_id(prediction: Any) -> str | None:
+    if not isinstance(prediction, dict):
+        return None
+    if isinstance(prediction.get("eventID"), str):
+        return prediction["eventID"]
+    if "shardId" in prediction and "sequenceNumber" in prediction:
+        return f"{prediction['shardId']}:{prediction['sequenceNumber']}"
+    return None
+
+
+def predictions_of(response: Any) -> list[dict[str, Any]]:
+    predictions = response.get("predictions") if isinstance(response, dict) else None
+    return [p for p in predictions if isinstance(p, dict)] if isinstance(predictions, list) else []
+
+
+class SinkReader:
+    """Collects what the handler wrote; `copies(ids)` counts each eventID in the final contents."""
+
+    def __init__(self, spec: SinkSpec) -> None:
+        self.spec = spec
+        self._latest: dict[str, dict[str, Any]] = {}
+        if spec.kind == "dir":
+            assert spec.directory is not None
+            spec.directory.mkdir(parents=True, exist_ok=True)
+
+    def on_response(self, batch: Sequence[StreamRecord], response: Any) -> None:
+        """A non-error invocation's response (ignored for s3/dynamodb: read from the sink itself)."""
+        if self.spec.kind not in ("none", "dir"):
+            return
+        predictions = predictions_of(response)
+        for prediction in predictions:
+            event_id = _event_id(prediction)
+            if event_id is not None:
+                self._latest[event_id] = prediction
+        if self.spec.kind == "dir" and predictions:
+            assert self.spec.directory is not None
+            path = self.spec.directory / batch[0].shard_id / f"{batch[0].sequence_number}-{batch[-1].sequence_number}.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text("".join(json.dumps(p, separators=(",", ":")) + "\n" for p in predictions))
+            tmp.replace(path)  # an identical retry overwrites, as a put_object to the same key does
+
+    def copies(self, event_ids: set[str]) -> Counter[str]:
+        if self.spec.kind == "none":
+            return Counter(eid for eid in self._latest if eid in event_ids)
+        if self.spec.kind == "dir":
+            assert self.spec.directory is not None
+            return _count_lines((p.read_text() for p in sorted(self.spec.directory.rglob("*.jsonl"))), event_ids)
+        if self.spec.kind == "s3":
+            return self._s3_copies(event_ids)
+        return self._dynamodb_copies(event_ids)
+
+    def _s3_copies(self, event_ids: set[str]) -> Counter[str]:
+        import boto3
+
+        s3 = boto3.client("s3")
+        prefix = f"{self.spec.s3_prefix.strip('/')}/" if self.spec.s3_prefix.strip("/") else ""
+        bodies = []
+        try:
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.spec.s3_bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    bodies.append(s3.get_object(Bucket=self.spec.s3_bucket, Key=item["Key"])["Body"].read().decode("utf-8"))
+        except Exception as exc:
+            raise MlayerError(f"cannot read back s3://{self.spec.s3_bucket}/{prefix} to account for the records ({exc}): check AWS_ENDPOINT_URL and credentials") from None
+        return _count_lines(bodies, event_ids)
+
+    def _dynamodb_copies(self, event_ids: set[str]) -> Counter[str]:
+        import boto3
+
+        table = boto3.client("dynamodb")
+        found: Counter[str] = Counter()
+        try:
+            pages = table.get_paginator("scan").paginate(TableName=self.spec.dynamodb_table, ProjectionExpression="eventID")
+            for page in pages:
+                for item in page.get("Items", []):
+                    event_id = item.get("eventID", {}).get("S")
+                    if event_id in event_ids:
+                        found[event_id] += 1
+        except Exception as exc:
+            raise MlayerError(f"cannot scan DynamoDB table {self.spec.dynamodb_table} to account for the records ({exc}): check AWS_ENDPOINT_URL and credentials") from None
+        return found
+
+
+def _count_lines(bodies: Iterable[str], event_ids: set[str]) -> Counter[str]:
+    found: Counter[str] = Counter()
+    for body in bodies:
+        for line in body.splitlines():
+            try:
+                event_id = _event_id(json.loads(line))
+            except ValueError:
+                continue
+            if event_id in event_ids:
+                found[event_id] += 1
+    return found

@@ -1,0 +1,107 @@
+"""The real thing: the built demo model, the real handler, replayed with ~1% malformed records.
+
+Uses the session's `built_manifest` (real deps layer, trained demo model, function zip) and,
+for the S3 and DynamoDB sinks, the real moto server. CPU throttling is off here only to keep
+the suite quick: nothing below depends on speed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mlayer.replay import EnvironmentSettings, SinkSpec, replay
+from mlayer.runtime.environment import ExecutionEnvironment
+
+from test_runtime_support import NO_PYTHON, PYTHON
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(PYTHON is None, reason=NO_PYTHON)]
+
+SAMPLE = Path(__file__).parent / "data" / "kinesis-event.json"
+TEXTS = ["was charged twice for my invoice", "the dashboard is down again", "cannot reset my password", "really like the new design"]
+MALFORMED = [b"this is not json", b"\xff\xfe\x00", b'{"text": "no textblob"}', b'{"textblob": 42}', b'{"textblob": "not JSON-encoded"}']
+
+
+def ingest(count: int, every: int) -> tuple[list[bytes], set[int]]:
+    """Seed-shaped records; every `every`-th one (offset 7) malformed in one of five ways."""
+    bad = {i for i in range(count) if i % every == 7}
+    records = [
+        MALFORMED[i % len(MALFORMED)] if i in bad else json.dumps({"id": i, "textblob": json.dumps(TEXTS[i % len(TEXTS)])}).encode()
+        for i in range(count)
+    ]
+    return records, bad
+
+
+def settings(manifest: Path, **env: str) -> EnvironmentSettings:
+    return EnvironmentSettings(manifest, memory_mb=512, cpu_throttle=False, environment=env)
+
+
+def expected_duplicates(bad: set[int], count: int, batch_size: int) -> int:
+    """With a batch-keyed sink, the good records after a batch's first failing record (unless it
+    is the batch's first: then the retry is the same batch, same key) are stored twice."""
+    total = 0
+    for start in range(0, count, batch_size):
+        positions = [i - start for i in range(start, min(start + batch_size, count)) if i in bad]
+        if positions and positions[0] > 0:
+            total += sum(1 for i in range(start + positions[0], min(start + batch_size, count)) if i not in bad)
+    return total
+
+
+def test_real_handler_on_the_sample_event(built_manifest: Path):
+    event = json.loads(SAMPLE.read_text())
+    sequences = [r["kinesis"]["sequenceNumber"] for r in event["Records"]]
+    with ExecutionEnvironment(built_manifest, cpu_throttle=False) as env:
+        cold = env.invoke(event)
+        warm = env.invoke(event)
+    assert cold.ok, cold.error
+    assert cold.response["batchItemFailures"] == [{"itemIdentifier": sequences[3]}]  # "this is not json 3"
+    assert [p["sequenceNumber"] for p in cold.response["predictions"]] == sequences[:3]
+    assert [p["label"] for p in cold.response["predictions"]] == ["billing", "outage", "feedback"]
+    assert cold.report.init_ms is not None and warm.report.init_ms is None
+    assert cold.report.max_memory_used_mb > 50  # numpy + scipy + sklearn + the model are really loaded
+
+
+def test_replay_with_malformed_records_loses_nothing(built_manifest: Path, tmp_path: Path):
+    records, bad = ingest(500, 100)  # 5 malformed, 1%
+    summary = replay(records, batch_size=10, env=settings(built_manifest), on_failure=tmp_path / "failed.jsonl")
+    assert summary.sent == 500 and summary.lost == 0 and summary.duplicates == 0
+    assert summary.written + summary.reported_failed == summary.sent
+    assert summary.reported_failed == len(bad) == 5
+    assert summary.outcomes.get("error", 0) == 0 and summary.cold_starts == 1
+    messages = [json.loads(line) for line in (tmp_path / "failed.jsonl").read_text().splitlines()]
+    # Each malformed record sits at position 7 of its batch of 10: the checkpoint is there, so each
+    # exhausted range is that record plus the two good ones after it, and only it was reported.
+    assert len(messages) == 5
+    for message in messages:
+        ids = message["mlayer"]["eventIDs"]
+        assert message["KinesisBatchInfo"]["batchSize"] == len(ids) == 3
+        assert message["mlayer"]["reportedFailed"] == ids[:1]
+        assert message["requestContext"]["approximateInvokeCount"] == 3  # max_retries 2
+    assert summary.sent_to_on_failure == 15 and summary.written_and_sent_to_on_failure == 10
+
+
+def test_replay_into_dynamodb_counts_what_the_table_holds(built_manifest: Path, aws_env: dict[str, str]):
+    import boto3
+
+    table = "mlayer-test-predictions"
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(TableName=table, KeySchema=[{"AttributeName": "eventID", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "eventID", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    records, bad = ingest(200, 50)  # 4 malformed
+    summary = replay(records, batch_size=10, env=settings(built_manifest), sink=SinkSpec("dynamodb", dynamodb_table=table))
+    items = dynamodb.scan(TableName=table, Select="COUNT")["Count"]
+    assert items == summary.written == 200 - len(bad)
+    assert (summary.lost, summary.duplicates, summary.reported_failed) == (0, 0, len(bad))
+
+
+def test_replay_into_s3_shows_the_batch_keys_duplicates(built_manifest: Path, aws_env: dict[str, str]):
+    import boto3
+
+    bucket = "mlayer-test-sink"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    records, bad = ingest(200, 50)
+    summary = replay(records, batch_size=10, env=settings(built_manifest), sink=SinkSpec("s3", s3_bucket=bucket, s3_prefix="run1"))
+    assert (summary.lost, summary.written, summary.reported_failed) == (0, 200 - len(bad), len(bad))
+    assert summary.duplicates == expected_duplicates(bad, 200, 10) > 0
