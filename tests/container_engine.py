@@ -253,10 +253,12 @@ def build_image(host: str, tag: str, python: Path) -> float:
     digest = recipe_digest(prefix, version)
     client = docker.DockerClient(base_url=host, version="auto")
     try:
+        stale = None
         try:
             existing = client.images.get(tag)
             if (existing.labels or {}).get(RECIPE_LABEL) == digest:
                 return 0.0
+            stale = existing.id
         except docker.errors.ImageNotFound:
             pass
         start = time.perf_counter()
@@ -277,6 +279,11 @@ def build_image(host: str, tag: str, python: Path) -> float:
         imported = client.images.get(tag)
         if (imported.labels or {}).get(RECIPE_LABEL) != digest:
             raise RuntimeError(f"the engine imported {tag} without its label {RECIPE_LABEL}: {imported.labels}")
+        if stale and stale != imported.id:
+            try:  # the previous build, now untagged; an engine refuses while a container uses it
+                client.images.remove(stale)
+            except docker.errors.APIError:
+                pass
         return time.perf_counter() - start
     finally:
         client.close()
