@@ -311,7 +311,8 @@ def build_deps_layer(
                 (work / BUILD_JSON).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
         else:
             for warning in record["warnings"]:
-                progress.warn(warning)
+                if warning not in progress.warnings:  # the build's own warnings still apply to its zip
+                    progress.warn(warning)
         zip_path = _publish(entry / LAYER_ZIP, Path(dist_dir), target, architecture, record["sha256"])
 
     return DepsBuild(
@@ -332,6 +333,6 @@ def build_deps_layer(
         slim_removed=record["slim_removed"],
         top_level_bytes=record["top_level_bytes"],
         import_check=record["import_check"],
-        warnings=list(record["warnings"]),
+        warnings=list(dict.fromkeys(progress.warnings + record["warnings"])),
         timings=record["timings"],
     )
