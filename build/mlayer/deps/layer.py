@@ -234,7 +234,7 @@ def _import_check(python: Path | None, python_dir: Path, runtime: Runtime, archi
     elif python is None:
         reason = f"skipped: no Python {runtime.python_version} interpreter on this host (pyenv install {runtime.python_version})"
     else:
-        with progress.step("importcheck", f"Importing every top-level package with {python}"):
+        with progress.step("importcheck", f"Importing every top-level package in an isolated Python {runtime.python_version}"):
             result = importcheck.check_imports(python, python_dir)
         return f"passed ({len(result.modules)} modules)"
     progress.warn(f"import check {reason}")
