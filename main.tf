@@ -1,0 +1,263 @@
+# mlayer: scikit-learn inference on AWS Lambda, fed by a Kinesis stream.
+#
+#   Kinesis stream ──> event source mapping ──> alias `live` ──> function version N
+#                      (on failure: SQS queue)   (canary: N+1)    layers: deps, model
+#
+# Changing var.model_version changes exactly three things: a new model layer version is
+# published, the function is updated (layers + MODEL_VERSION) and publishes a new version,
+# and the alias moves to it. The deps layer, the role and its policy, the stream, the queue
+# and the event source mapping reference nothing that depends on the model, so they stay as
+# they are (tests/test_terraform_contracts.py checks this).
+
+locals {
+  function_name = "${var.name_prefix}-inference"
+
+  # --- artifacts: from dist/manifest.json, each overridable by an explicit input ----------
+  manifest     = var.manifest_path == null ? null : jsondecode(file(var.manifest_path))
+  manifest_dir = var.manifest_path == null ? "." : dirname(var.manifest_path)
+
+  manifest_deps     = try(local.manifest.deps, null)
+  manifest_function = try(local.manifest.function, null)
+  manifest_models   = try(local.manifest.models, null)
+
+  deps_candidate = var.deps_layer != null ? var.deps_layer : local.manifest_deps == null ? null : {
+    file          = "${local.manifest_dir}/${local.manifest_deps.file}"
+    sha256        = local.manifest_deps.sha256
+    sha256_base64 = local.manifest_deps.sha256_base64
+    runtime       = local.manifest_deps.runtime
+    architecture  = local.manifest_deps.architecture
+  }
+
+  function_candidate = var.function_package != null ? var.function_package : local.manifest_function == null ? null : {
+    file          = "${local.manifest_dir}/${local.manifest_function.file}"
+    sha256        = local.manifest_function.sha256
+    sha256_base64 = local.manifest_function.sha256_base64
+  }
+
+  models = var.model_layers != null ? var.model_layers : local.manifest_models == null ? tomap({}) : tomap({
+    for key, model in local.manifest_models : key => {
+      file          = "${local.manifest_dir}/${model.file}"
+      sha256        = model.sha256
+      sha256_base64 = model.sha256_base64
+    }
+  })
+
+  # --- the model the function is configured with ------------------------------------------
+  # Without a canary that is model_version. During a canary the function (its newest
+  # version) carries the canary model, while the alias keeps stable_function_version, the
+  # version already published with model_version, as its primary.
+  canary                 = var.canary_model_version != null
+  function_model_version = local.canary ? var.canary_model_version : var.model_version
+  function_model_key     = "${var.model_name}/${local.function_model_version}"
+  model_layer_name       = "${var.name_prefix}-model-${replace(var.model_name, "/[^a-zA-Z0-9_-]/", "-")}"
+
+  # The artifacts are read through the two data sources below, whose preconditions check
+  # the inputs first: a bad input then fails with that one clear message instead of an
+  # index or null error further down. (The comparisons are always true once read.)
+  deps     = data.aws_partition.current.partition != "" ? local.deps_candidate : null
+  function = data.aws_partition.current.partition != "" ? local.function_candidate : null
+  model    = data.aws_region.current.id != "" ? local.models[local.function_model_key] : null
+
+  function_environment = merge(
+    var.environment_variables,
+    {
+      MODEL_DIR               = "/opt/model"
+      MODEL_NAME              = var.model_name
+      MODEL_VERSION           = local.function_model_version
+      RECORD_FORMAT           = var.record_format
+      TEXT_FIELD              = var.text_field
+      TEXT_FIELD_JSON_ENCODED = tostring(var.text_field_json_encoded)
+    },
+    module.sink.environment,
+  )
+
+  kms_key_arns = distinct(compact(concat([var.kms_key_arn], var.additional_kms_key_arns)))
+}
+
+# Checks on the artifacts (nothing here depends on the model).
+data "aws_partition" "current" {
+  lifecycle {
+    precondition {
+      condition     = local.deps_candidate != null && local.function_candidate != null
+      error_message = "no build artifacts: set manifest_path to the dist/manifest.json that `mlayer build all` writes, or pass deps_layer, function_package and model_layers."
+    }
+    precondition {
+      condition     = try(local.deps_candidate.runtime, var.runtime) == var.runtime
+      error_message = "runtime ${var.runtime} differs from the deps layer's ${try(local.deps_candidate.runtime, "?")} (manifest deps.runtime): set runtime to match, or rebuild with `mlayer build all --runtime ${var.runtime}`."
+    }
+    precondition {
+      condition     = try(local.deps_candidate.architecture, var.architecture) == var.architecture
+      error_message = "architecture ${var.architecture} differs from the deps layer's ${try(local.deps_candidate.architecture, "?")} (manifest deps.architecture): set architecture to match, or rebuild for ${var.architecture}."
+    }
+  }
+}
+
+# Checks on the model selection and the canary.
+data "aws_region" "current" {
+  lifecycle {
+    precondition {
+      condition     = contains(keys(local.models), local.function_model_key)
+      error_message = "model ${local.function_model_key} is not in the manifest: run mlayer build all (built: ${length(local.models) == 0 ? "none" : join(", ", sort(keys(local.models)))})."
+    }
+    precondition {
+      condition     = !local.canary || var.canary_model_version != var.model_version
+      error_message = "canary_model_version equals model_version: unset canary_model_version to serve one model, or name a different version to try."
+    }
+    precondition {
+      condition     = !local.canary || var.stable_function_version != null
+      error_message = "a canary needs stable_function_version, the published version now serving model_version: pass the `live_function_version` output (mlayer deploy --canary-model-version fills it in)."
+    }
+  }
+}
+
+module "artifact_bucket" {
+  source = "./modules/artifact_bucket"
+
+  create                             = var.create_artifact_bucket
+  bucket_name                        = var.artifact_bucket_name
+  bucket_prefix                      = "${var.name_prefix}-artifacts-"
+  force_destroy                      = var.artifact_bucket_force_destroy
+  kms_key_arn                        = var.kms_key_arn
+  noncurrent_version_expiration_days = var.artifact_noncurrent_version_expiration_days
+  access_log_bucket                  = var.artifact_bucket_access_log_bucket
+  tags                               = var.tags
+}
+
+module "deps_layer" {
+  source = "./modules/layer"
+
+  layer_name               = "${var.name_prefix}-deps"
+  description              = "mlayer dependencies for ${var.runtime} ${var.architecture} (${substr(local.deps.sha256, 0, 12)})"
+  zip_path                 = local.deps.file
+  sha256                   = local.deps.sha256
+  sha256_base64            = local.deps.sha256_base64
+  s3_bucket                = module.artifact_bucket.bucket_id
+  compatible_runtimes      = [var.runtime]
+  compatible_architectures = [var.architecture]
+  kms_key_arn              = var.kms_key_arn
+  tags                     = var.tags
+}
+
+module "model_layer" {
+  source = "./modules/layer"
+
+  layer_name    = local.model_layer_name
+  description   = "mlayer model ${local.function_model_key} (${substr(local.model.sha256, 0, 12)})"
+  zip_path      = local.model.file
+  sha256        = local.model.sha256
+  sha256_base64 = local.model.sha256_base64
+  s3_bucket     = module.artifact_bucket.bucket_id
+  # Pickles are tied to the deps layer's library versions (so to its runtime), not to a CPU.
+  compatible_runtimes      = [var.runtime]
+  compatible_architectures = ["x86_64", "arm64"]
+  kms_key_arn              = var.kms_key_arn
+  tags                     = var.tags
+}
+
+resource "aws_s3_object" "function_code" {
+  bucket       = module.artifact_bucket.bucket_id
+  key          = "functions/${local.function_name}/${local.function.sha256}.zip"
+  source       = local.function.file
+  source_hash  = local.function.sha256
+  content_type = "application/zip"
+  kms_key_id   = var.kms_key_arn
+  tags         = var.tags
+}
+
+module "sink" {
+  source = "./modules/sink"
+
+  name                = var.name_prefix
+  kind                = var.sink
+  s3_bucket_name      = var.sink == "s3" ? coalesce(var.sink_s3_bucket_name, module.artifact_bucket.bucket_id) : null
+  s3_prefix           = var.sink_s3_prefix
+  dynamodb_table_arn  = var.sink_dynamodb_table_arn
+  dynamodb_hash_key   = var.sink_dynamodb_hash_key
+  deletion_protection = var.sink_dynamodb_deletion_protection
+  kinesis_stream_arn  = var.sink_kinesis_stream_arn
+  kms_key_arn         = var.kms_key_arn
+  tags                = var.tags
+}
+
+module "kinesis_trigger" {
+  source = "./modules/kinesis_trigger"
+
+  name          = var.name_prefix
+  function_name = module.function.alias_arn
+
+  create_stream        = var.create_stream
+  stream_arn           = var.stream_arn
+  stream_mode          = var.stream_mode
+  shard_count          = var.stream_shard_count
+  retention_period     = var.stream_retention_hours
+  kms_key_arn          = var.kms_key_arn
+  use_enhanced_fan_out = var.use_enhanced_fan_out
+
+  enabled                            = var.trigger_enabled
+  batch_size                         = var.batch_size
+  maximum_batching_window_in_seconds = var.maximum_batching_window_in_seconds
+  starting_position                  = var.starting_position
+  starting_position_timestamp        = var.starting_position_timestamp
+  parallelization_factor             = var.parallelization_factor
+  bisect_batch_on_function_error     = var.bisect_batch_on_function_error
+  maximum_retry_attempts             = var.maximum_retry_attempts
+  maximum_record_age_in_seconds      = var.maximum_record_age_in_seconds
+  function_response_types            = var.function_response_types
+
+  failure_queue_message_retention_seconds = var.failure_queue_message_retention_seconds
+
+  tags = var.tags
+}
+
+module "iam" {
+  source = "./modules/iam"
+
+  role_name                = local.function_name
+  permissions_boundary_arn = var.permissions_boundary_arn
+  log_group_arn            = module.function.log_group_arn
+  source_stream_arn        = module.kinesis_trigger.stream_arn
+  stream_consumer_arn      = module.kinesis_trigger.consumer_arn
+  failure_queue_arn        = module.kinesis_trigger.failure_queue_arn
+  sink                     = var.sink
+  sink_s3_bucket_arn       = module.sink.s3_bucket_arn
+  sink_s3_prefix           = module.sink.s3_prefix
+  sink_dynamodb_table_arn  = module.sink.dynamodb_table_arn
+  sink_kinesis_stream_arn  = module.sink.kinesis_stream_arn
+  kms_key_arns             = local.kms_key_arns
+  tracing_enabled          = var.tracing_mode == "Active"
+  vpc_enabled              = length(var.vpc_subnet_ids) > 0
+  tags                     = var.tags
+}
+
+module "function" {
+  source = "./modules/function"
+
+  function_name = local.function_name
+  description   = "mlayer: ${var.model_name} predictions for records from Kinesis"
+  role_arn      = module.iam.role_arn
+  runtime       = var.runtime
+  architecture  = var.architecture
+  memory_size   = var.memory_size
+  timeout       = var.timeout
+
+  # Extracted in this order into /opt: packages under /opt/python, the model under /opt/model.
+  layers = concat([module.deps_layer.arn], var.additional_layer_arns, [module.model_layer.arn])
+
+  s3_bucket        = aws_s3_object.function_code.bucket
+  s3_key           = aws_s3_object.function_code.key
+  source_code_hash = local.function.sha256_base64
+
+  environment_variables          = local.function_environment
+  reserved_concurrent_executions = var.reserved_concurrent_executions
+  tracing_mode                   = var.tracing_mode
+  kms_key_arn                    = var.kms_key_arn
+  log_retention_in_days          = var.log_retention_in_days
+  log_kms_key_arn                = var.log_kms_key_arn
+  vpc_subnet_ids                 = var.vpc_subnet_ids
+  vpc_security_group_ids         = var.vpc_security_group_ids
+
+  stable_version = local.canary ? var.stable_function_version : null
+  canary_weight  = local.canary ? var.canary_weight : null
+
+  tags = var.tags
+}

@@ -1,0 +1,73 @@
+# Where predictions go: nowhere (none), an S3 prefix, a DynamoDB table or a Kinesis stream,
+# each created here (encrypted) or given. Outputs the handler's SINK_* environment and the
+# ARNs the execution role may write to.
+
+locals {
+  create_table  = var.kind == "dynamodb" && var.dynamodb_table_arn == null
+  create_stream = var.kind == "kinesis" && var.kinesis_stream_arn == null
+
+  s3_bucket_arn = var.kind == "s3" ? "arn:${data.aws_partition.current.partition}:s3:::${var.s3_bucket_name}" : null
+
+  dynamodb_table_arn  = var.kind != "dynamodb" ? null : local.create_table ? aws_dynamodb_table.this[0].arn : var.dynamodb_table_arn
+  dynamodb_table_name = var.kind != "dynamodb" ? null : local.create_table ? aws_dynamodb_table.this[0].name : element(split("/", var.dynamodb_table_arn), 1)
+
+  kinesis_stream_arn  = var.kind != "kinesis" ? null : local.create_stream ? aws_kinesis_stream.this[0].arn : var.kinesis_stream_arn
+  kinesis_stream_name = var.kind != "kinesis" ? null : local.create_stream ? aws_kinesis_stream.this[0].name : element(split("/", var.kinesis_stream_arn), 1)
+
+  environment = merge(
+    { SINK = var.kind },
+    var.kind == "s3" ? { SINK_S3_BUCKET = var.s3_bucket_name, SINK_S3_PREFIX = var.s3_prefix } : {},
+    var.kind == "dynamodb" ? { SINK_DYNAMODB_TABLE = local.dynamodb_table_name } : {},
+    var.kind == "kinesis" ? { SINK_KINESIS_STREAM = local.kinesis_stream_name } : {},
+  )
+}
+
+data "aws_partition" "current" {
+  lifecycle {
+    precondition {
+      condition     = var.kind != "s3" || var.s3_bucket_name != null
+      error_message = "sink: kind = s3 needs s3_bucket_name."
+    }
+  }
+}
+
+resource "aws_dynamodb_table" "this" {
+  count = local.create_table ? 1 : 0
+
+  #checkov:skip=CKV_AWS_119:Encrypted at rest always; a customer managed key is used when var.kms_key_arn is set, the AWS owned key otherwise.
+  #checkov:skip=CKV2_AWS_16:On-demand (PAY_PER_REQUEST) capacity scales by itself; auto scaling applies to provisioned tables only.
+  name                        = "${var.name}-predictions"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = var.dynamodb_hash_key
+  deletion_protection_enabled = var.deletion_protection
+  tags                        = var.tags
+
+  attribute {
+    name = var.dynamodb_hash_key
+    type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+}
+
+resource "aws_kinesis_stream" "this" {
+  count = local.create_stream ? 1 : 0
+
+  #checkov:skip=CKV_AWS_185:The stream is KMS-encrypted; with var.kms_key_arn unset it uses the AWS managed key alias/aws/kinesis.
+  name             = "${var.name}-predictions"
+  retention_period = 24
+  encryption_type  = "KMS"
+  kms_key_id       = coalesce(var.kms_key_arn, "alias/aws/kinesis")
+  tags             = var.tags
+
+  stream_mode_details {
+    stream_mode = "ON_DEMAND"
+  }
+}
