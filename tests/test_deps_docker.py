@@ -187,6 +187,18 @@ def test_host_pip_settings_reach_the_container_with_their_local_paths_mounted(do
 
 
 @pytest.mark.container
+def test_a_package_published_only_as_an_sdist_is_built_in_the_image(docker_host, build_image_tag, tmp_path, owned_dir):  # noqa: F811
+    """What the pip backend must refuse (no wheel for the platform) the container backend builds."""
+    from mlayer.deps.docker_backend import install_in_container
+
+    out, _ = owned_dir
+    install_in_container(_requirements(tmp_path, "docopt==0.6.2\n"), out, RUNTIME, ARCH, build_image_tag, log=lambda line: None)
+    installed = {d.metadata["Name"].lower(): d.version for d in distributions(path=[str(out)])}
+    assert installed == {"docopt": "0.6.2"}
+    assert (out / "docopt.py").is_file()
+
+
+@pytest.mark.container
 def test_failing_requirement_raises_one_line_with_the_log_tail(docker_host, build_image_tag, tmp_path):  # noqa: F811
     from mlayer.deps.docker_backend import install_in_container
 
@@ -195,7 +207,7 @@ def test_failing_requirement_raises_one_line_with_the_log_tail(docker_host, buil
         install_in_container(requirements, tmp_path / "out", RUNTIME, ARCH, build_image_tag, log=lambda line: None)
     message = str(caught.value)
     assert "\n" not in message
-    assert "no wheel of mlayer-no-such-package==1.0 for python3.12 on x86_64" in message
+    assert "no release of mlayer-no-such-package==1.0 matches for python3.12 on x86_64" in message
     assert f"failed in {build_image_tag} with exit code 1" in message
     assert "last lines:" in message and "ERROR: No matching distribution found for mlayer-no-such-package==1.0" in message
 

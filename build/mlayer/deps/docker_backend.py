@@ -1,8 +1,9 @@
 """The container backend: pip install and .pyc compilation natively inside the runtime's build image.
 
-The same pinned, wheels-only install as the pip backend, but pip runs on the target's own OS and
-Python (default image `public.ecr.aws/sam/build-pythonX.Y`), so it resolves with the real platform
-tags, markers and glibc instead of being told them. Works with any Docker-API engine.
+The same pinned install as the pip backend, but pip runs on the target's own OS and Python
+(default image `public.ecr.aws/sam/build-pythonX.Y`), so it resolves with the real platform tags,
+markers and glibc instead of being told them, and a package with no wheel for the platform is
+built from source against Lambda's own glibc. Works with any Docker-API engine.
 
 - Mounts: the output directory (read-write) and the requirements file (read-only), at fixed
   paths under /mlayer; a named volume `mlayer-pip-cache` keeps pip's cache between builds.
@@ -97,11 +98,13 @@ def _wrapped(runtime: Runtime, architecture: str, owned_dir: str, command: list[
 
 
 def pip_install_args() -> list[str]:
-    """pip's argv inside the container: the pip backend's install, minus the cross-platform flags."""
+    """pip's argv inside the container: the pip backend's install, minus the cross-platform flags and wheels-only."""
     return [
         "python", "-m", "pip", "install",
         "--disable-pip-version-check", "--no-input", "--progress-bar", "off", "--no-warn-script-location",
-        "--only-binary=:all:",
+        # Wheels where they exist; otherwise build from source here, inside the runtime's build
+        # image, whose compilers and glibc match Lambda's: the reason to use this backend.
+        "--prefer-binary",
         "--no-compile",  # .pyc are compiled afterwards, with /opt/python paths
         "--target", CONTAINER_TARGET,
         "-r", CONTAINER_REQUIREMENTS,
@@ -238,8 +241,8 @@ def _pip_fix(result: RunResult, runtime: Runtime, architecture: str) -> str:
     match = _NO_MATCH.search("\n".join(result.tail))
     if match:
         return (
-            f"no wheel of {match.group(1)} for {runtime.name} on {architecture}: pin a release that ships a "
-            "manylinux wheel for this platform (the docker backend installs wheels only, like the pip backend)"
+            f"no release of {match.group(1)} matches for {runtime.name} on {architecture}: check the pin's version "
+            "and that the index settings reach it"
         )
     return "fix the requirement pip names below, or check the index settings"
 
