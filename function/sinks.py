@@ -4,10 +4,13 @@ Every write is idempotent or replay-safe, because delivery is at-least-once: Lam
 checkpoints at the LOWEST sequence number in batchItemFailures and re-delivers everything
 after it, so good records already written are written again.
 
-- s3: one JSON-lines object per shard per batch, key `<prefix>/<shardId>/<firstSeq>-<lastSeq>.jsonl`
-  (first/last of the delivered batch). A retried identical batch overwrites the same key. A
-  retry that resumes at a checkpoint starts at another sequence number, hence another key:
-  consumers dedupe on `eventID`, present in every line.
+- s3: one JSON-lines object per run of consecutive predicted records in a shard's batch, key
+  `<prefix>/<shardId>/<firstSeq>-<lastSeq>.jsonl` (first/last of the run). Without failures a
+  batch is one run, one object. A failed record ends a run: when Lambda resumes at the
+  checkpoint (the failed record), the runs after it are delivered again and land on the same
+  keys, so retries overwrite instead of duplicating. Only a record that fails once and then
+  succeeds (a transient error) can leave a record in two objects: consumers dedupe on
+  `eventID`, present in every line.
 - dynamodb: one item per record, partition key `eventID` (string): re-writing is a no-op overwrite.
 - kinesis: one record per prediction, partition key = the source record's partition key, so
   per-key order is kept; re-delivery can duplicate, consumers dedupe on `eventID`.
@@ -107,6 +110,24 @@ class NoSink:
         return SinkResult()
 
 
+def predicted_runs(sources: Sequence[SourceRecord], predictions: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Maximal runs of consecutive delivered records (per shard, in delivery order) that were predicted."""
+    by_event = {p["eventID"]: p for p in predictions}
+    runs: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    for source in sources:
+        prediction = by_event.get(source.event_id)
+        if prediction is None or (current and current[-1]["shardId"] != source.shard_id):
+            if current:
+                runs.append(current)
+            current = []
+        if prediction is not None:
+            current.append(prediction)
+    if current:
+        runs.append(current)
+    return runs
+
+
 class S3Sink:
     name = "s3"
 
@@ -119,20 +140,16 @@ class S3Sink:
 
     def write(self, sources: Sequence[SourceRecord], predictions: list[dict[str, Any]], deadline: float) -> SinkResult:
         result = SinkResult()
-        by_shard: dict[str, list[dict[str, Any]]] = {}
-        for prediction in predictions:
-            by_shard.setdefault(prediction["shardId"], []).append(prediction)
-        for shard_id, shard_predictions in by_shard.items():
-            # The key spans the whole delivered batch (rejected records included) so it only depends on the batch.
-            shard_sequences = [s.sequence_number for s in sources if s.shard_id == shard_id]
-            key = self.key(shard_id, shard_sequences[0], shard_sequences[-1])
-            body = "".join(dumps(p) + "\n" for p in shard_predictions).encode("utf-8")
+        for run in predicted_runs(sources, predictions):
+            first, last = run[0], run[-1]
+            key = self.key(first["shardId"], first["sequenceNumber"], last["sequenceNumber"])
+            body = "".join(dumps(p) + "\n" for p in run).encode("utf-8")
             try:
                 client("s3", self.settings).put_object(
                     Bucket=self.settings.s3_bucket, Key=key, Body=body, ContentType="application/x-ndjson"
                 )
             except Exception as exc:  # botocore already retried what was retryable
-                result.failed.update(p["sequenceNumber"] for p in shard_predictions)
+                result.failed.update(p["sequenceNumber"] for p in run)
                 result.errors.append(f"s3://{self.settings.s3_bucket}/{key}: {_describe(exc)}")
         return result
 

@@ -18,7 +18,6 @@ from handler_harness import (
     handler_for,
     kinesis_event,
     seed_payload,
-    sequence_number,
     target_python,
 )
 
@@ -87,40 +86,41 @@ def s3_objects(endpoint: str, prefix: str) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def test_s3_sink_writes_one_jsonl_object_per_batch_and_a_retry_overwrites_it(s3_handler, moto_endpoint, samples):
+def test_s3_sink_writes_one_object_per_run_and_a_checkpoint_retry_overwrites_it(s3_handler, moto_endpoint, samples):
     texts, expected = samples
     assert s3_handler.boto3_at_init == []
-    event = mixed_batch(texts, 6, bad_index=5, start=1000)  # the last one is bad: it still bounds the key
+    event = mixed_batch(texts, 8, bad_index=3, start=1000)  # records 0-2 and 4-7 are good
     sequences = [r["kinesis"]["sequenceNumber"] for r in event["Records"]]
 
     first = s3_handler.invoke(event)
 
-    assert first.failed_ids == [sequences[5]]
+    assert first.failed_ids == [sequences[3]]
     assert "predictions" not in first.response  # results live in the sink, not in the response
-    key = f"predictions/{SHARD}/{sequences[0]}-{sequences[5]}.jsonl"
+    before = f"predictions/{SHARD}/{sequences[0]}-{sequences[2]}.jsonl"
+    after = f"predictions/{SHARD}/{sequences[4]}-{sequences[7]}.jsonl"
     objects = s3_objects(moto_endpoint, f"predictions/{SHARD}/")
-    assert list(objects) == [key]
-    lines = objects[key]
-    assert [line["sequenceNumber"] for line in lines] == sequences[:5]
-    assert [line["eventID"] for line in lines] == [f"{SHARD}:{s}" for s in sequences[:5]]
-    assert [line["label"] for line in lines] == [expected[i % len(expected)] for i in range(5)]
+    assert sorted(objects) == sorted([before, after])
+    assert [line["sequenceNumber"] for line in objects[before]] == sequences[:3]
+    assert [line["sequenceNumber"] for line in objects[after]] == sequences[4:]
+    lines = objects[before] + objects[after]
+    assert [line["eventID"] for line in lines] == [f"{SHARD}:{s}" for s in sequences[:3] + sequences[4:]]
+    assert [line["label"] for line in lines] == [expected[i % len(expected)] for i in (0, 1, 2, 4, 5, 6, 7)]
     assert all(line["modelVersion"] == DEMO_MODEL_VERSION and 0 < line["score"] <= 1 for line in lines)
     assert s3_handler.loaded_modules(["boto3"]) == ["boto3"]
 
-    # Lambda re-delivers the same batch (e.g. the invocation timed out): same key, overwritten.
+    # Lambda re-delivers the same batch (e.g. the invocation timed out): same keys, overwritten.
     again = s3_handler.invoke(event)
-    assert again.failed_ids == [sequences[5]]
-    assert s3_objects(moto_endpoint, f"predictions/{SHARD}/") == {key: lines}
+    assert again.failed_ids == [sequences[3]]
+    assert s3_objects(moto_endpoint, f"predictions/{SHARD}/") == objects
 
-    # Lambda resumes at the checkpoint (the lowest reported sequence number) with more records:
-    # another key. Records in both objects dedupe on eventID.
-    resumed = kinesis_event([seed_payload(texts[0]), seed_payload(texts[1])], start=1005)
-    assert s3_handler.invoke(resumed).failed_ids == []
+    # Lambda resumes at the checkpoint (the lowest reported sequence number): the records after
+    # the bad one form the same run, so they overwrite their object instead of duplicating.
+    resumed = {"Records": event["Records"][3:]}
+    assert s3_handler.invoke(resumed).failed_ids == [sequences[3]]
     everything = s3_objects(moto_endpoint, f"predictions/{SHARD}/")
-    resumed_key = f"predictions/{SHARD}/{sequences[5]}-{sequence_number(1006)}.jsonl"
-    assert sorted(everything) == sorted([key, resumed_key])
-    unique = {line["eventID"] for lines_ in everything.values() for line in lines_}
-    assert unique == {f"{SHARD}:{s}" for s in [*sequences, sequence_number(1006)]}
+    assert everything == objects
+    copies = [line["eventID"] for lines_ in everything.values() for line in lines_]
+    assert len(copies) == len(set(copies)) == 7
 
 
 # -- DynamoDB ------------------------------------------------------------------------------------
