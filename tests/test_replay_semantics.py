@@ -121,16 +121,21 @@ def test_out_of_memory_is_retried_and_bisected(manifest: Path, deliveries: Path,
     assert (summary.written, summary.sent_to_on_failure, summary.lost) == (3, 1, 0)
 
 
-def test_dir_sink_counts_duplicates_from_checkpoint_retries(manifest: Path, deliveries: Path, tmp_path: Path):
-    # batch 1: the first record fails once -> the retry is the same batch, same key: overwritten.
-    # batch 2: its second record fails once -> the retry starts there, another key: the 2 good
-    #          records after it are stored twice (the s3 sink's `<firstSeq>-<lastSeq>` key does the same).
-    data = records({"report_once": True}, {"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}, {"report_once": True}, {"n": 6}, {"n": 7})
+def test_dir_sink_overwrites_on_checkpoint_retries_and_counts_transient_duplicates(manifest: Path, deliveries: Path, tmp_path: Path):
+    # Files are keyed like the handler's s3 sink: one per run of consecutive predicted records.
+    # batch 1: record 1 always fails -> runs [0] and [2,3]; the retry [1,2,3] rewrites [2,3] under
+    #          the same key: overwritten, no duplicate.
+    # batch 2: record 5 fails ONCE -> runs [4] and [6,7]; the retry [5,6,7] now predicts all three:
+    #          one run [5,6,7] under a new key, so records 6 and 7 are stored twice.
+    data = records({"n": 0}, {"report": True}, {"n": 2}, {"n": 3}, {"n": 4}, {"report_once": True}, {"n": 6}, {"n": 7})
     sink = SinkSpec("dir", directory=tmp_path / "sink")
-    summary = replay(data, batch_size=4, env=settings(manifest, deliveries), sink=sink)
-    files = sorted(p.relative_to(tmp_path / "sink").as_posix() for p in (tmp_path / "sink").rglob("*.jsonl"))
-    assert len(files) == 3 and all(f.startswith("shardId-000000000000/") for f in files)
-    assert (summary.written, summary.lost, summary.reprocessed) == (8, 0, 7)
+    summary = replay(data, batch_size=4, max_retries=2, env=settings(manifest, deliveries), sink=sink)
+    ids = [eid for delivery in read_deliveries(deliveries)[:1] for eid in delivery] + read_deliveries(deliveries)[3]
+    files = sorted(p.name for p in (tmp_path / "sink" / "shardId-000000000000").glob("*.jsonl"))
+    seq = [eid.split(":")[1] for eid in ids]
+    assert files == sorted([f"{seq[0]}-{seq[0]}.jsonl", f"{seq[2]}-{seq[3]}.jsonl", f"{seq[4]}-{seq[4]}.jsonl",
+                            f"{seq[6]}-{seq[7]}.jsonl", f"{seq[5]}-{seq[7]}.jsonl"])
+    assert (summary.written, summary.reported_failed, summary.lost) == (7, 1, 0)
     assert (summary.duplicates, summary.duplicate_copies) == (2, 2)
 
 

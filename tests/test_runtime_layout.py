@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mlayer.errors import MlayerError
-from mlayer.runtime.layout import prepare_layout, remove_tree
+from mlayer.runtime.layout import layer_dir, prepare_layout, remove_tree
 
 from test_runtime_support import build_manifest
 
@@ -43,6 +43,22 @@ def test_a_later_layer_overwrites_an_earlier_one(tmp_path: Path, private_cache: 
     assert layout.site_packages == layout.opt_dir / "python/lib/python3.12/site-packages"
     assert (layout.model_key, layout.handler, layout.runtime.name, layout.architecture) == (
         "TestModel/v1", "lambda_function.lambda_handler", "python3.12", "x86_64")
+
+
+def test_the_cached_deps_layer_is_shared_and_never_changed(tmp_path: Path, private_cache: Path):
+    layout = prepare_layout(_overlapping_manifest(tmp_path / "a"))
+    deps_dir = layer_dir(layout.layers[0])
+    assert (deps_dir / "model" / "metadata.json").read_text() == '"from deps"\n'  # the overwrite replaced a link only
+    other = build_manifest(
+        tmp_path / "b",
+        deps_files={"python/which_layer.py": 'NAME = "deps"\n', "model/metadata.json": '"from deps"\n', "python/only_in_deps.py": ""},
+        model_files={"model/metadata.json": '"model v2"\n'},
+    )
+    second = prepare_layout(other)
+    assert second.opt_dir != layout.opt_dir and (second.opt_dir / "model/metadata.json").read_text() == '"model v2"\n'
+    # Same deps zip: its files are the same inodes in both /opt dirs (no second copy).
+    for rel in ("python/which_layer.py", "python/only_in_deps.py"):
+        assert (second.opt_dir / rel).stat().st_ino == (layout.opt_dir / rel).stat().st_ino == (deps_dir / rel).stat().st_ino
 
 
 def test_layout_is_read_only(tmp_path: Path, private_cache: Path):

@@ -3,10 +3,11 @@
 - none: the handler runs with SINK=none and returns "predictions"; the replay keeps the latest
   prediction per eventID (an overwrite, like a keyed store), so this sink cannot show
   duplicates by construction: it answers "was every record predicted or sent on?".
-- dir:  the handler runs with SINK=none; the replay writes each response's predictions to
-  DIR/<shardId>/<firstSeq>-<lastSeq>.jsonl, the key the handler's s3 sink uses. A retry of the
-  same batch overwrites its file; a retry resuming at a checkpoint starts at another sequence
-  number, hence another file: `duplicates` counts exactly those re-written records.
+- dir:  the handler runs with SINK=none; the replay writes each response's predictions as the
+  handler's s3 sink does: one file per run of consecutive predicted records of the delivered
+  batch, DIR/<shardId>/<firstSeq>-<lastSeq>.jsonl. A failed record ends a run, so the runs after
+  a checkpoint land on the same keys when re-delivered (overwritten); only a record that fails
+  once and then succeeds leaves records in two files, which `duplicates` counts.
 - s3 / dynamodb: the handler writes for real (moto or AWS through AWS_ENDPOINT_URL and your
   credentials); after the run the replay reads the bucket prefix / table back and counts the
   copies of each of this run's eventIDs.
@@ -66,6 +67,24 @@ def predictions_of(response: Any) -> list[dict[str, Any]]:
     return [p for p in predictions if isinstance(p, dict)] if isinstance(predictions, list) else []
 
 
+def predicted_runs(batch: Sequence[StreamRecord], predictions: list[dict[str, Any]]) -> list[list[tuple[StreamRecord, dict[str, Any]]]]:
+    """Maximal runs of consecutive records of the batch that have a prediction (the s3 sink's objects)."""
+    by_event = {_event_id(p): p for p in predictions}
+    runs: list[list[tuple[StreamRecord, dict[str, Any]]]] = []
+    current: list[tuple[StreamRecord, dict[str, Any]]] = []
+    for record in batch:
+        prediction = by_event.get(record.event_id)
+        if prediction is None:
+            if current:
+                runs.append(current)
+            current = []
+            continue
+        current.append((record, prediction))
+    if current:
+        runs.append(current)
+    return runs
+
+
 class SinkReader:
     """Collects what the handler wrote; `copies(ids)` counts each eventID in the final contents."""
 
@@ -87,11 +106,13 @@ class SinkReader:
                 self._latest[event_id] = prediction
         if self.spec.kind == "dir" and predictions:
             assert self.spec.directory is not None
-            path = self.spec.directory / batch[0].shard_id / f"{batch[0].sequence_number}-{batch[-1].sequence_number}.jsonl"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text("".join(json.dumps(p, separators=(",", ":")) + "\n" for p in predictions))
-            tmp.replace(path)  # an identical retry overwrites, as a put_object to the same key does
+            for run in predicted_runs(batch, predictions):
+                first, last = run[0][0], run[-1][0]
+                path = self.spec.directory / first.shard_id / f"{first.sequence_number}-{last.sequence_number}.jsonl"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text("".join(json.dumps(p, separators=(",", ":")) + "\n" for _, p in run))
+                tmp.replace(path)  # a re-delivered run overwrites, as a put_object to the same key does
 
     def copies(self, event_ids: set[str]) -> Counter[str]:
         if self.spec.kind == "none":

@@ -7,7 +7,10 @@ and the function zip into /var/task; both are read-only. Here:
   function zip into a directory standing for /var/task;
 - both are cached under `<cache>/runtime-opt/<key>` and `<cache>/runtime-task/<key>`, keyed on
   the zips' sha256 (checked against the manifest), so a repeated invoke does not unzip the
-  190 MB deps layer again; a finished directory appears atomically (rename), so a concurrent or
+  190 MB deps layer again. The deps layer itself is unzipped once into `<cache>/runtime-layer/`
+  and each /opt is built from hard links to it plus the model's files (a later layer's file
+  replaces the link, never the shared file), so every new model version costs its own bytes,
+  not another 190 MB. A finished directory appears atomically (rename): a concurrent or
   interrupted extraction never leaves a half-filled one behind;
 - both are made read-only (`chmod -R a-w`). We usually run as root, and root ignores permission
   bits, so the worker ALSO runs Python with `-B` and `sys.dont_write_bytecode = True` (no
@@ -23,6 +26,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +38,7 @@ from ..manifest import load_manifest
 from ..runtimes import Runtime, get_runtime
 
 OPT_KIND = "runtime-opt"
+LAYER_KIND = "runtime-layer"
 TASK_KIND = "runtime-task"
 DEFAULT_HANDLER = "lambda_function.lambda_handler"
 _WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
@@ -124,44 +129,90 @@ def make_read_only(root: Path, include_root: bool = True) -> None:
 
 
 def _extract(zip_path: Path, dest: Path) -> None:
-    """Unzip over whatever is in dest (a later layer wins), keeping recorded permissions."""
+    """Unzip over whatever is in dest (a later layer wins), keeping recorded permissions.
+
+    An existing file is unlinked before it is written: it may be a hard link into the cached
+    first layer (see `_link_tree`), which must never change.
+    """
     try:
         archive = zipfile.ZipFile(zip_path)
     except zipfile.BadZipFile:
         raise MlayerError(f"{zip_path} is not a valid zip: rebuild it with `mlayer build all`") from None
     with archive:
         for info in archive.infolist():
-            target = Path(archive.extract(info, dest))
-            mode = (info.external_attr >> 16) & 0o777
+            parts = Path(info.filename).parts
+            if info.filename.startswith("/") or ".." in parts:
+                raise MlayerError(f"{zip_path} has an entry outside its root ({info.filename}): rebuild it with `mlayer build all`")
+            target = dest.joinpath(*parts)
             if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
                 continue
-            os.chmod(target, mode or 0o644)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists() or target.is_symlink():
+                target.unlink()
+            with archive.open(info) as source, open(target, "xb") as out:
+                shutil.copyfileobj(source, out, 1 << 20)
+            os.chmod(target, ((info.external_attr >> 16) & 0o777) or 0o644)
 
 
-def extracted_dir(kind: str, zips: tuple[LayerZip, ...]) -> tuple[Path, bool]:
-    """The cached directory holding these zips extracted in order; (path, was_cached)."""
-    key = cache_key(kind, zips=[z.sha256 for z in zips])
+def _link_tree(source: Path, dest: Path) -> None:
+    """Recreate source's directories in dest, with its files as hard links (copies across devices)."""
+    for dirpath, _dirnames, filenames in os.walk(source):
+        relative = os.path.relpath(dirpath, source)
+        target_dir = dest if relative == "." else dest / relative
+        target_dir.mkdir(exist_ok=True)
+        for name in filenames:
+            src = os.path.join(dirpath, name)
+            if os.path.islink(src):
+                os.symlink(os.readlink(src), target_dir / name)
+                continue
+            try:
+                os.link(src, target_dir / name)
+            except OSError:
+                shutil.copy2(src, target_dir / name)
+
+
+def _cached_dir(kind: str, key: str, fill: Callable[[Path], None]) -> tuple[Path, bool]:
+    """cache_dir(kind, key), filled by fill(tmp) and renamed into place atomically; (path, was_cached)."""
     dest = cache_dir(kind, key)
     if dest.is_dir():
         return dest, True
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
     try:
-        for zip_ in zips:
-            _extract(zip_.path, tmp)
+        fill(tmp)
         make_read_only(tmp, include_root=False)  # renaming a directory needs write access to it
         try:
             os.rename(tmp, dest)
         except OSError:
             if not dest.is_dir():
                 raise
-            # another process finished the same extraction first: use theirs
-            return dest, True
+            return dest, True  # another process finished the same extraction first: use theirs
         os.chmod(dest, stat.S_IMODE(os.stat(dest).st_mode) & ~_WRITE_BITS)
         return dest, False
     finally:
         if tmp.exists():
             remove_tree(tmp)
+
+
+def layer_dir(layer: LayerZip) -> Path:
+    """One zip extracted on its own (the 190 MB deps layer is unzipped once per sha256)."""
+    return _cached_dir(LAYER_KIND, cache_key(LAYER_KIND, zip=layer.sha256), lambda tmp: _extract(layer.path, tmp))[0]
+
+
+def extracted_dir(kind: str, zips: tuple[LayerZip, ...]) -> tuple[Path, bool]:
+    """These zips extracted in order into one cached directory; (path, was_cached).
+
+    The first zip comes from its own cache as hard links, so a new model over the same deps
+    costs the model's bytes, not another copy of the deps layer.
+    """
+
+    def fill(tmp: Path) -> None:
+        _link_tree(layer_dir(zips[0]), tmp)
+        for zip_ in zips[1:]:
+            _extract(zip_.path, tmp)
+
+    return _cached_dir(kind, cache_key(kind, zips=[z.sha256 for z in zips]), fill)
 
 
 def prepare_layout(manifest_path: Path, model_key: str | None = None) -> Layout:
