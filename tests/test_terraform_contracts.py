@@ -580,3 +580,12 @@ def test_no_account_ids_or_keys_in_terraform_or_docs() -> None:
         text = path.read_text()
         assert not re.search(r"(?<![\d{,])\d{12}(?![\d},])", text), f"{path} holds a 12-digit number (an account id?)"
         assert not re.search(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b", text), f"{path} holds an access key id"
+
+
+@pytest.mark.parametrize("path", ALL_DIRS, ids=lambda p: str(p.relative_to(REPO)) or ".")
+def test_every_input_and_output_is_documented(path: Path) -> None:
+    module = load_module(path)
+    doc = (REPO / "docs" / "terraform.md") if path == REPO else (path / "README.md")
+    text = doc.read_text()
+    missing = [name for name in [*module.variables, *module.outputs] if f"| `{name}` |" not in text]
+    assert missing == [], f"{doc.relative_to(REPO)} does not document {missing}"
