@@ -236,3 +236,25 @@ def test_summarize_plan_counts_like_terraform() -> None:
     assert summarize_plan({"format_version": "1.2", "resource_changes": []}).empty
     with pytest.raises(MlayerError, match="unsupported plan JSON format"):
         summarize_plan({"format_version": "0.1"})
+
+
+def test_first_error_reads_terraforms_diagnostic_format() -> None:
+    # Captured from Terraform 1.15 (plan, -no-color) for a model missing from the manifest.
+    stderr = (
+        "There are some problems with the CLI configuration:\n╷\n│ Warning: Unable to open CLI configuration file\n│\n"
+        '│ The CLI configuration file at "/root/.terraformrc" does not exist.\n╵\n\n\n'
+        "Error: Resource precondition failed\n\n"
+        '  on main.tf line 99, in data "aws_region" "current":\n'
+        "  99:       condition     = contains(keys(local.models), local.function_model_key)\n"
+        "    ├────────────────\n"
+        '    │ local.function_model_key is "MyModel/nope"\n'
+        "    │ local.models is map of object with 2 elements\n\n"
+        "model MyModel/nope is not in the manifest: run mlayer build all (built:\n"
+        "MyModel/20190104v1, MyModel/20190105v1).\n"
+    )
+    assert TfResult("plan", 1, "", stderr).first_error() == (
+        "Resource precondition failed: model MyModel/nope is not in the manifest: run mlayer build all "
+        "(built: MyModel/20190104v1, MyModel/20190105v1)."
+    )
+    assert TfResult("init", 1, "", "Error: Failed to query available provider packages\n").first_error() == "Failed to query available provider packages"
+    assert TfResult("plan", 1, "", "").first_error() == "terraform plan exited with 1"

@@ -589,3 +589,27 @@ def test_every_input_and_output_is_documented(path: Path) -> None:
     text = doc.read_text()
     missing = [name for name in [*module.variables, *module.outputs] if f"| `{name}` |" not in text]
     assert missing == [], f"{doc.relative_to(REPO)} does not document {missing}"
+
+
+def call_problems(module: Module) -> list[str]:
+    """Module blocks pass only arguments the child declares, and every argument it requires."""
+    problems = []
+    meta = {"source", "version", "count", "for_each", "providers", "depends_on"}
+    for name, call in module.calls.items():
+        child = module.child(name)
+        passed = set(body(call)) - meta
+        problems += [f"module.{name}: {arg} is not a variable of {child.path.name}" for arg in sorted(passed - set(child.variables))]
+        required = {var for var, decl in child.variables.items() if "default" not in decl}
+        problems += [f"module.{name}: required {var} not set" for var in sorted(required - passed)]
+    return problems
+
+
+@pytest.mark.parametrize("path", ALL_DIRS, ids=lambda p: str(p.relative_to(REPO)) or ".")
+def test_module_calls_match_the_called_modules_variables(path: Path) -> None:
+    assert call_problems(load_module(path)) == []
+
+
+def test_module_call_check_catches_wrong_arguments(tmp_path: Path) -> None:
+    write(tmp_path / "child" / "main.tf", 'variable "needed" {\n  type = string\n}\nvariable "optional" {\n  type    = string\n  default = "x"\n}\n')
+    write(tmp_path / "main.tf", 'module "c" {\n  source  = "./child"\n  optinal = "typo"\n}\n')
+    assert call_problems(load_module(tmp_path)) == ["module.c: optinal is not a variable of child", "module.c: required needed not set"]

@@ -53,12 +53,22 @@ class TfResult:
         return f"{self.stdout}\n{self.stderr}"
 
     def first_error(self) -> str:
-        """The first `Error: ...` line and the sentence after it, on one line."""
+        """The first diagnostic as one line: its summary, then its detail paragraph (not the source excerpt)."""
         lines = [line.strip(" │╷╵\t") for line in self.text.splitlines()]
         for i, line in enumerate(lines):
-            if line.startswith("Error:"):
-                detail = next((rest for rest in lines[i + 1 : i + 6] if rest and not rest.startswith("on ")), "")
-                return " ".join(f"{line} {detail}".split())
+            if not line.startswith("Error:"):
+                continue
+            paragraphs: list[list[str]] = [[]]
+            for rest in lines[i + 1 :]:
+                if rest.startswith(("Error:", "Warning:")):
+                    break
+                if rest:
+                    paragraphs[-1].append(rest)
+                elif paragraphs[-1]:
+                    paragraphs.append([])
+            detail = next((p for p in paragraphs if p and not p[0].startswith("on ")), [])
+            summary = line.removeprefix("Error:").strip()
+            return " ".join(f"{summary}: {' '.join(detail)}".split()) if detail else summary
         tail = [line for line in lines if line]
         return tail[-1] if tail else f"terraform {self.command} exited with {self.returncode}"
 
