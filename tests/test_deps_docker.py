@@ -339,6 +339,24 @@ def test_build_deps_layer_with_the_docker_backend(docker_host, build_image_tag, 
     again = build_deps_layer(requirements, tmp_path / "dist", runtime="python3.12", architecture=ARCH, backend="docker", image=build_image_tag)
     assert again.cache_hit and again.zip_path == build.zip_path
 
+    # The same tag on different image content is a new build, not a stale cache hit.
+    import docker
+
+    client = docker.from_env()
+    repository, tag = build_image_tag.rsplit(":", 1)
+    original_id = client.images.get(build_image_tag).id
+    try:
+        container = client.containers.create(build_image_tag, command=["true"])
+        container.commit(repository=repository, tag=tag, changes=["LABEL mlayer.test=rebuilt"])  # moves the tag
+        container.remove()
+        assert client.images.get(build_image_tag).id != original_id
+        changed = build_deps_layer(requirements, tmp_path / "dist", runtime="python3.12", architecture=ARCH, backend="docker", image=build_image_tag)
+        assert not changed.cache_hit
+        assert changed.zip_path == build.zip_path, "same packages in, same zip out"
+    finally:
+        client.images.get(original_id).tag(repository, tag)  # leave the session's test image as it was
+        client.close()
+
 
 # ---- the host's pip settings, translated for the container (no engine needed) ----
 

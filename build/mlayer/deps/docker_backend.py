@@ -251,6 +251,19 @@ def _network() -> str:
     return os.environ.get(NETWORK_ENV) or DEFAULT_NETWORK
 
 
+def image_identity(runtime: Runtime, architecture: str, image: str | None, *, log: Log | None = None) -> str:
+    """The image's content id (pulling it if needed): part of the layer's cache key, so an image
+    rebuilt under the same tag is a new build, not a stale cache hit."""
+    log = log or log_to_stderr
+    image = image or runtime.build_image
+    client = connect()
+    try:
+        ensure_image(client, image, architecture, log, needs=f"{runtime.name} build image")
+        return str(client.images.get(image).id)
+    finally:
+        client.close()
+
+
 def install_in_container(
     requirements: Path, target_dir: Path, runtime: Runtime, architecture: str, image: str | None, *, log: Log | None = None
 ) -> None:

@@ -85,7 +85,7 @@ class DepsBuild:
 
 def _source_digest(backend: str) -> str:
     here = Path(__file__).parent
-    names = list(_OUTPUT_SHAPING_MODULES) + (["docker_backend.py"] if backend == "docker" else [])
+    names = list(_OUTPUT_SHAPING_MODULES) + (["docker_backend.py", "container_engine.py"] if backend == "docker" else [])
     digest = hashlib.sha256()
     for name in names:
         path = here / name
@@ -294,6 +294,7 @@ def build_deps_layer(
         architecture=architecture,
         backend=backend,
         image=image,
+        image_id=_docker_backend().image_identity(target, architecture, image) if backend == "docker" else None,
         slim=slim,
         bytecode=compile_pyc,
         interpreter_version=bytecode_mod.interpreter_version(interpreter) if compile_pyc and backend == "pip" and interpreter else None,
