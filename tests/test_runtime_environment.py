@@ -7,7 +7,6 @@ it can write to /opt) or misbehaves on request (sleep, allocate, raise, exit).
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import pytest

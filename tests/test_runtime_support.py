@@ -15,7 +15,7 @@ from mlayer.zipper import write_zip
 
 RUNTIME = "python3.12"
 PYTHON = find_interpreter("3.12")
-NO_PYTHON = f"no Python 3.12 interpreter (pyenv install 3.12 or set MLAYER_PYTHON_3_12): the worker must run the target version"
+NO_PYTHON = "no Python 3.12 interpreter (pyenv install 3.12 or set MLAYER_PYTHON_3_12): the worker must run the target version"
 
 # One handler, several behaviours chosen by the event, so one warm environment can show them all.
 PROBE_HANDLER = textwrap.dedent(

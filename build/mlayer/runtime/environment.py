@@ -87,6 +87,8 @@ class ExecutionEnvironment:
         if not (TIMEOUT_RANGE_S[0] <= timeout_s <= TIMEOUT_RANGE_S[1]):
             raise MlayerError(f"timeout {timeout_s} s is outside Lambda's range: use {TIMEOUT_RANGE_S[0]} to {TIMEOUT_RANGE_S[1]} seconds")
         self.layout = layout or prepare_layout(Path(manifest_path), model_key)
+        if model_key is None and len(self.layout.models_available) > 1:
+            _warn_once(f"{manifest_path} has {len(self.layout.models_available)} models; running {self.layout.model_key} (choose with --model NAME/VERSION)", log_stream)
         self.architecture = architecture or self.layout.architecture
         if not host_can_run(self.architecture):
             raise MlayerError(

@@ -67,6 +67,7 @@ class Layout:
     layers: tuple[LayerZip, ...]  # in extraction order (deps, then model)
     function: LayerZip
     cache_hits: tuple[bool, bool]  # (opt, task) were already extracted
+    models_available: tuple[str, ...] = ()  # every NAME/VERSION the manifest lists
 
     @property
     def model_dir(self) -> Path:
@@ -242,4 +243,5 @@ def prepare_layout(manifest_path: Path, model_key: str | None = None) -> Layout:
         layers=tuple(layers),
         function=function,
         cache_hits=(opt_hit, task_hit),
+        models_available=tuple(manifest.get("models") or {}),
     )
