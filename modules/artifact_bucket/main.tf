@@ -25,7 +25,7 @@ resource "aws_s3_bucket" "this" {
 
   #checkov:skip=CKV_AWS_144:Cross-region replication is not needed: every object is a build output that `mlayer build all` reproduces byte for byte.
   #checkov:skip=CKV2_AWS_62:No consumer reacts to uploads; Terraform itself publishes the layers right after uploading.
-  #checkov:skip=CKV_AWS_145:Encryption is SSE-KMS when var.kms_key_arn is set and SSE-S3 otherwise; the zips hold code and model weights, no customer data.
+  #checkov:skip=CKV_AWS_145:Default encryption is always on: SSE-KMS with var.kms_key_arn when set (recommended when the S3 sink writes predictions here), SSE-S3 otherwise for what is only code and model weights.
   #checkov:skip=CKV_AWS_18:Access logging is opt-in through var.access_log_bucket (aws_s3_bucket_logging below); a log bucket is account infrastructure this module does not own.
   bucket        = var.bucket_name
   bucket_prefix = var.bucket_name == null ? var.bucket_prefix : null
