@@ -92,6 +92,27 @@ def plan(root: Path, endpoint: str, name: str, **variables: str) -> tuple[PlanSu
     return summarize_plan(shown), shown
 
 
+ESM = "module.mlayer.module.kinesis_trigger.aws_lambda_event_source_mapping.this"
+
+
+def without_moto_echo(summary: PlanSummary, shown: dict[str, Any]) -> set[str]:
+    """Changed addresses, less one known moto deviation.
+
+    For a mapping created on an alias ARN, moto 5.2 reports FunctionArn as the ARN of the version
+    the alias pointed to (AWS reports the alias ARN). Should the provider read that back into
+    function_name, the mapping would show an update from "...:N" to "...:live" that real AWS never
+    produces. Exactly that update, and nothing else on the mapping, is set aside here.
+    """
+    changed = summary.addresses()
+    if ESM in summary.addresses("update"):
+        change = planned(shown, ESM)
+        before, after = change["before"], change["after"]
+        differing = {k for k in set(before) | set(after) if before.get(k) != after.get(k) and not change["after_unknown"].get(k)}
+        if differing == {"function_name"} and str(after["function_name"]).endswith(":live") and str(before["function_name"]).rsplit(":", 1)[-1].isdigit():
+            changed.discard(ESM)
+    return changed
+
+
 def planned(shown: dict[str, Any], address: str) -> dict[str, Any]:
     return next(rc["change"] for rc in shown["resource_changes"] if rc["address"] == address)
 
@@ -152,13 +173,13 @@ def test_apply_complete_wires_stream_to_alias(applied: dict[str, Any], moto_env:
 
 
 def test_second_plan_after_apply_is_empty(complete: Path, applied: dict[str, Any], moto_env: str) -> None:
-    summary, _ = plan(complete, moto_env, "again")
-    assert summary.empty, summary.render()
+    summary, shown = plan(complete, moto_env, "again")
+    assert without_moto_echo(summary, shown) == set(), summary.render()
 
 
 def test_model_version_change_plans_only_model_layer_function_and_alias(complete: Path, applied: dict[str, Any], moto_env: str) -> None:
     summary, shown = plan(complete, moto_env, "next-model", model_version=NEXT)
-    changed = summary.addresses()
+    changed = without_moto_echo(summary, shown)
     assert changed <= MODEL_CHANGE_MAY_TOUCH, f"a model change also touches {sorted(changed - MODEL_CHANGE_MAY_TOUCH)}"
     assert MODEL_CHANGE_MUST_TOUCH <= changed, summary.render()
     assert summary.addresses("replace") >= {"module.mlayer.module.model_layer.aws_lambda_layer_version.this"}
@@ -172,10 +193,25 @@ def test_canary_plans_routing_to_the_new_version_only(complete: Path, applied: d
     summary, shown = plan(
         complete, moto_env, "canary", canary_model_version=NEXT, canary_weight="0.2", stable_function_version=stable
     )
-    assert summary.addresses() <= MODEL_CHANGE_MAY_TOUCH, summary.render()
+    assert without_moto_echo(summary, shown) <= MODEL_CHANGE_MAY_TOUCH, summary.render()
     alias = planned(shown, "module.mlayer.module.function.aws_lambda_alias.this")
     assert alias["actions"] == ["update"]
     assert alias["after"]["function_version"] == stable
     assert alias["after_unknown"].get("routing_config") or alias["after"].get("routing_config")
     function = planned(shown, "module.mlayer.module.function.aws_lambda_function.this")["after"]
     assert function["environment"][0]["variables"]["MODEL_VERSION"] == NEXT
+
+
+def test_moto_echo_allowance_is_narrow() -> None:
+    """Runs everywhere: only the function_name version-ARN -> alias-ARN update is set aside."""
+    arn = "arn:aws:lambda:us-east-1:ACCOUNT:function:mlayer-complete-inference"
+
+    def shown(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+        return {"format_version": "1.2", "resource_changes": [{"address": ESM, "change": {"actions": ["update"], "before": before, "after": after, "after_unknown": {}}}]}
+
+    echo = shown({"function_name": f"{arn}:3", "batch_size": 1000}, {"function_name": f"{arn}:live", "batch_size": 1000})
+    assert without_moto_echo(summarize_plan(echo), echo) == set()
+    real = shown({"function_name": f"{arn}:3", "batch_size": 100}, {"function_name": f"{arn}:live", "batch_size": 1000})
+    assert without_moto_echo(summarize_plan(real), real) == {ESM}
+    retarget = shown({"function_name": f"{arn}:live"}, {"function_name": f"{arn}:other"})
+    assert without_moto_echo(summarize_plan(retarget), retarget) == {ESM}
