@@ -258,3 +258,14 @@ def test_first_error_reads_terraforms_diagnostic_format() -> None:
     )
     assert TfResult("init", 1, "", "Error: Failed to query available provider packages\n").first_error() == "Failed to query available provider packages"
     assert TfResult("plan", 1, "", "").first_error() == "terraform plan exited with 1"
+
+
+def test_canary_keeps_the_live_version_and_checks_its_model() -> None:
+    from mlayer.deploy import stable_version_for_canary
+
+    opts = DeployOptions(env="prod", model_version="20190104v1", canary_model_version="20190105v1")
+    assert stable_version_for_canary({"live_function_version": "7", "model": "MyModel/20190104v1"}, opts) == "7"
+    with pytest.raises(MlayerError, match=r"the live version 7 serves MyModel/20190103v1, not model version 20190104v1: start the canary with --model-version 20190103v1"):
+        stable_version_for_canary({"live_function_version": "7", "model": "MyModel/20190103v1"}, opts)
+    with pytest.raises(MlayerError, match=r"a canary needs a deployed live version to keep: deploy first \(mlayer deploy --env prod\)"):
+        stable_version_for_canary({}, opts)

@@ -159,6 +159,23 @@ def current_outputs(tf: Terraform, root: Path) -> dict[str, Any]:
     return {name: value.get("value") for name, value in json.loads(result.stdout).items()}
 
 
+def stable_version_for_canary(outputs: Mapping[str, Any], opts: DeployOptions) -> str:
+    """The published version the alias serves now, checked to carry the stable model the canary keeps."""
+    live_version = outputs.get("live_function_version")
+    if live_version is None:
+        raise MlayerError(
+            f"a canary needs a deployed live version to keep: deploy first (mlayer deploy --env {opts.env}), or pass --var stable_function_version=N"
+        )
+    stable = opts.variables.get("model_version", opts.model_version)
+    live_model = str(outputs.get("model") or "")
+    if stable is not None and live_model and live_model.rsplit("/", 1)[-1] != stable:
+        raise MlayerError(
+            f"the live version {live_version} serves {live_model}, not model version {stable}: "
+            f"start the canary with --model-version {live_model.rsplit('/', 1)[-1]} (the model it keeps serving)"
+        )
+    return str(live_version)
+
+
 def _confirm_on_terminal(prompt: str) -> bool:
     if not sys.stdin.isatty():
         raise MlayerError("refusing to apply without confirmation: stdin is not a terminal, pass --auto-approve")
@@ -187,11 +204,7 @@ def deploy(
 
     live_version = None
     if opts.canary_model_version is not None and "stable_function_version" not in opts.variables:
-        live_version = current_outputs(tf, root).get("live_function_version")
-        if live_version is None:
-            raise MlayerError(
-                f"a canary needs a deployed live version to keep: deploy first (mlayer deploy --env {opts.env}), or pass --var stable_function_version=N"
-            )
+        live_version = stable_version_for_canary(current_outputs(tf, root), opts)
     variables = terraform_variables(opts, root, manifest_path, declared, live_version)
 
     plan_file = root / ".terraform" / f"mlayer-{opts.env}.tfplan"
