@@ -172,7 +172,6 @@ module "sink" {
   s3_bucket_name      = var.sink == "s3" ? coalesce(var.sink_s3_bucket_name, module.artifact_bucket.bucket_id) : null
   s3_prefix           = var.sink_s3_prefix
   dynamodb_table_arn  = var.sink_dynamodb_table_arn
-  dynamodb_hash_key   = var.sink_dynamodb_hash_key
   deletion_protection = var.sink_dynamodb_deletion_protection
   kinesis_stream_arn  = var.sink_kinesis_stream_arn
   kms_key_arn         = var.kms_key_arn

@@ -566,24 +566,13 @@ variable "sink_s3_prefix" {
 }
 
 variable "sink_dynamodb_table_arn" {
-  description = "Existing table for sink = dynamodb; null creates NAME_PREFIX-predictions (on-demand, PITR, encrypted)."
+  description = "Existing table for sink = dynamodb (partition key eventID, string: what the handler writes); null creates NAME_PREFIX-predictions (on-demand, PITR, encrypted)."
   type        = string
   default     = null
 
   validation {
     condition     = var.sink_dynamodb_table_arn == null || can(regex("^arn:aws[a-zA-Z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[a-zA-Z0-9_.-]+$", var.sink_dynamodb_table_arn))
     error_message = "sink_dynamodb_table_arn must be a DynamoDB table ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME)."
-  }
-}
-
-variable "sink_dynamodb_hash_key" {
-  description = "Partition key (string attribute) of a created sink table; must match what the handler writes."
-  type        = string
-  default     = "id"
-
-  validation {
-    condition     = can(regex("^[a-zA-Z0-9_.-]{1,255}$", var.sink_dynamodb_hash_key))
-    error_message = "sink_dynamodb_hash_key must be 1-255 letters, digits, dots, hyphens or underscores."
   }
 }
 

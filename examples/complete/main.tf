@@ -122,7 +122,6 @@ module "mlayer" {
   sink_s3_bucket_name               = null
   sink_s3_prefix                    = "predictions/"
   sink_dynamodb_table_arn           = null
-  sink_dynamodb_hash_key            = "id"
   sink_dynamodb_deletion_protection = false
   sink_kinesis_stream_arn           = null
 }

@@ -38,12 +38,12 @@ resource "aws_dynamodb_table" "this" {
   #checkov:skip=CKV2_AWS_16:On-demand (PAY_PER_REQUEST) capacity scales by itself; auto scaling applies to provisioned tables only.
   name                        = "${var.name}-predictions"
   billing_mode                = "PAY_PER_REQUEST"
-  hash_key                    = var.dynamodb_hash_key
+  hash_key                    = "eventID" # the handler writes one item per record keyed by its Kinesis eventID
   deletion_protection_enabled = var.deletion_protection
   tags                        = var.tags
 
   attribute {
-    name = var.dynamodb_hash_key
+    name = "eventID"
     type = "S"
   }
 

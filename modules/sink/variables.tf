@@ -47,17 +47,6 @@ variable "dynamodb_table_arn" {
   }
 }
 
-variable "dynamodb_hash_key" {
-  description = "Partition key (string) of a created table; must be the key the handler writes."
-  type        = string
-  default     = "id"
-
-  validation {
-    condition     = can(regex("^[a-zA-Z0-9_.-]{1,255}$", var.dynamodb_hash_key))
-    error_message = "dynamodb_hash_key must be 1-255 letters, digits, dots, hyphens or underscores."
-  }
-}
-
 variable "kinesis_stream_arn" {
   description = "Existing output stream for kind = kinesis; null creates NAME-predictions (on-demand, encrypted)."
   type        = string
