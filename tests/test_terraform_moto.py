@@ -20,7 +20,7 @@ from test_deploy import copy_terraform_tree, write_fake_dist
 
 PROVIDER_SKIP = (
     "hashicorp/aws provider not installed or mirrored: set TF_CLI_CONFIG_FILE to a filesystem mirror "
-    'holding registry.terraform.io/hashicorp/aws (provider_installation { filesystem_mirror { path = "DIR" } }, see docs/terraform.md)'
+    'holding registry.terraform.io/hashicorp/aws (provider_installation { filesystem_mirror { path = "DIR" } }, see README.md, "Deploying with Terraform")'
 )
 STABLE, NEXT = "20190104v1", "20190105v1"
 MODEL_CHANGE_MAY_TOUCH = {

@@ -140,7 +140,7 @@ def provider_fix_hint(environ: dict[str, str] | None = None) -> str:
     return (
         "configure a provider filesystem mirror through TF_CLI_CONFIG_FILE"
         f"{where}: a file with provider_installation {{ filesystem_mirror {{ path = \"DIR\" "
-        f"include = [\"{AWS_PROVIDER}\"] }} }}, see docs/terraform.md"
+        f"include = [\"{AWS_PROVIDER}\"] }} }}, see README.md, 'Deploying with Terraform'"
     )
 
 

@@ -1,6 +1,6 @@
 # prod: more memory (faster predictions), bigger batches gathered for up to 5 s, two batches
 # per shard, X-Ray tracing, 90-day logs, predictions written to S3, canary inputs wired.
-# Deploy with `mlayer deploy --env prod --model-version V`; see docs/terraform.md for the
+# Deploy with `mlayer deploy --env prod --model-version V`; see README.md, "Deploying with Terraform" for the
 # canary and rollback commands.
 
 module "mlayer" {
