@@ -575,7 +575,7 @@ def test_examples_differ_where_environments_should(root: Module) -> None:
 
 
 def test_no_account_ids_or_keys_in_terraform_or_docs() -> None:
-    files = [*REPO.glob("*.tf"), *REPO.glob("modules/**/*.tf"), *REPO.glob("examples/**/*.tf"), REPO / "docs" / "terraform.md"]
+    files = [*REPO.glob("*.tf"), *REPO.glob("modules/**/*.tf"), *REPO.glob("examples/**/*.tf"), REPO / "README.md"]
     for path in files:
         text = path.read_text()
         assert not re.search(r"(?<![\d{,])\d{12}(?![\d},])", text), f"{path} holds a 12-digit number (an account id?)"
@@ -585,7 +585,7 @@ def test_no_account_ids_or_keys_in_terraform_or_docs() -> None:
 @pytest.mark.parametrize("path", ALL_DIRS, ids=lambda p: str(p.relative_to(REPO)) or ".")
 def test_every_input_and_output_is_documented(path: Path) -> None:
     module = load_module(path)
-    doc = (REPO / "docs" / "terraform.md") if path == REPO else (path / "README.md")
+    doc = path / "README.md"
     text = doc.read_text()
     missing = [name for name in [*module.variables, *module.outputs] if f"| `{name}` |" not in text]
     assert missing == [], f"{doc.relative_to(REPO)} does not document {missing}"
