@@ -30,33 +30,15 @@ def _register_deps(targets: argparse._SubParsersAction) -> None:
         help="the dependencies layer (pinned requirements for one Lambda runtime)",
         description="Install pinned requirements for a Lambda runtime, slim, compile .pyc, check, and zip deterministically.",
     )
-    deps.add_argument("--requirements", type=Path, metavar="FILE", help="pinned requirements (default: requirements/<runtime>.txt)")
-    deps.add_argument("--runtime", default=DEFAULT_RUNTIME, help=f"Lambda runtime: {', '.join(RUNTIMES)} (default {DEFAULT_RUNTIME})")
-    deps.add_argument("--architecture", default=DEFAULT_ARCHITECTURE, help=f"{' or '.join(ARCHITECTURES)} (default {DEFAULT_ARCHITECTURE})")
-    deps.add_argument("--backend", default="pip", help="pip: wheels only, on this host (default); docker: in a Lambda build image, sdists allowed")
-    deps.add_argument("--image", help="container image for --backend docker (default: the runtime's SAM build image)")
-    deps.add_argument("--no-slim", dest="slim", action="store_false", help="keep tests, stubs, full dist-info, unstripped .so")
-    deps.add_argument("--no-bytecode", dest="bytecode", action="store_false", help="do not compile .pyc (slower cold starts)")
-    deps.add_argument("--dist", type=Path, default=DEFAULT_DIST, metavar="DIR", help="output directory (default: dist)")
+    _add_layer_options(deps)
     deps.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     deps.set_defaults(func=run_deps)
 
 
 def run_deps(args: argparse.Namespace) -> int:
-    from ..deps.layer import build_deps_layer
     from ..deps.summary import summary_dict, summary_text
 
-    requirements = args.requirements or Path("requirements") / f"{args.runtime}.txt"
-    build = build_deps_layer(
-        requirements,
-        args.dist,
-        runtime=args.runtime,
-        architecture=args.architecture,
-        backend=args.backend,
-        image=args.image,
-        slim=args.slim,
-        bytecode=args.bytecode,
-    )
+    build = _build_deps(args)
     print(json.dumps(summary_dict(build), indent=2) if args.json else summary_text(build))
     return 0
 
@@ -66,8 +48,8 @@ def _add_layer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--requirements", type=Path, metavar="FILE", help="pinned requirements (default: requirements/<runtime>.txt)")
     parser.add_argument("--runtime", default=DEFAULT_RUNTIME, help=f"Lambda runtime: {', '.join(RUNTIMES)} (default {DEFAULT_RUNTIME})")
     parser.add_argument("--architecture", default=DEFAULT_ARCHITECTURE, help=f"{' or '.join(ARCHITECTURES)} (default {DEFAULT_ARCHITECTURE})")
-    parser.add_argument("--backend", default="pip", help="pip (default) or docker")
-    parser.add_argument("--image", help="container image for --backend docker")
+    parser.add_argument("--backend", default="pip", help="pip: wheels only, on this host (default); docker: in a Lambda build image, sdists allowed")
+    parser.add_argument("--image", help="container image for --backend docker (default: the runtime's SAM build image)")
     parser.add_argument("--no-slim", dest="slim", action="store_false", help="keep tests, stubs, full dist-info, unstripped .so")
     parser.add_argument("--no-bytecode", dest="bytecode", action="store_false", help="do not compile .pyc (slower cold starts)")
     parser.add_argument("--dist", type=Path, default=DEFAULT_DIST, metavar="DIR", help="output directory (default: dist)")
@@ -75,6 +57,17 @@ def _add_layer_options(parser: argparse.ArgumentParser) -> None:
 
 def _requirements(args: argparse.Namespace) -> Path:
     return args.requirements or Path("requirements") / f"{args.runtime}.txt"
+
+
+def _layer_options(args: argparse.Namespace) -> dict:
+    """The deps layer's keyword arguments, as build_deps_layer and build_all take them."""
+    return dict(runtime=args.runtime, architecture=args.architecture, backend=args.backend, image=args.image, slim=args.slim, bytecode=args.bytecode)
+
+
+def _build_deps(args: argparse.Namespace):
+    from ..deps.layer import build_deps_layer
+
+    return build_deps_layer(_requirements(args), args.dist, **_layer_options(args))
 
 
 def _register_model(targets: argparse._SubParsersAction) -> None:
@@ -92,13 +85,9 @@ def _register_model(targets: argparse._SubParsersAction) -> None:
 
 
 def run_model(args: argparse.Namespace) -> int:
-    from ..deps.layer import build_deps_layer
     from ..model.build import build_model_layer
 
-    deps = build_deps_layer(
-        _requirements(args), args.dist, runtime=args.runtime, architecture=args.architecture,
-        backend=args.backend, image=args.image, slim=args.slim, bytecode=args.bytecode,
-    )
+    deps = _build_deps(args)
     built = build_model_layer(args.name, args.version, deps, args.artifacts_root, args.dist)
     entry = built.manifest_entry(args.dist)
     print(json.dumps(entry, indent=2) if args.json else f"model {args.name}/{args.version}: {built.zip_path} ({entry['zipped_bytes']:,} bytes zipped, {entry['unzipped_bytes']:,} unzipped)")
@@ -140,8 +129,7 @@ def run_all(args: argparse.Namespace) -> int:
 
     path = build_all(
         requirements=_requirements(args), artifacts_root=args.artifacts_root, function_dir=args.function_dir,
-        dist_dir=args.dist, runtime=args.runtime, architecture=args.architecture, backend=args.backend,
-        image=args.image, slim=args.slim, bytecode=args.bytecode, models=args.models,
+        dist_dir=args.dist, models=args.models, **_layer_options(args),
     )
     manifest = load_manifest(path)
     print(json.dumps(manifest, indent=2) if args.json else "\n".join(summary_lines(manifest, path)))

