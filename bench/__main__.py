@@ -16,7 +16,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the suite runs (the smoke test), measures nothing")
     parser.add_argument("--out", type=Path, default=None, help="results directory (default bench/results)")
     parser.add_argument("--records", type=int, default=None, help="records in the ingest replay (default 50,000)")
-    parser.add_argument("--repeats", type=int, default=None, help="warm invocations per batch size (default 200)")
+    parser.add_argument("--repeats", type=int, default=None, help="warm rounds per batch size, each invoking ours, seed-style and the floor (default 200)")
     parser.add_argument("--memory", type=int, default=None, help="configured memory in MB (default: the Terraform memory_size default)")
     parser.add_argument("--keep-work-dir", action="store_true", help="keep the temporary build/dist directory")
     return parser.parse_args(argv)
@@ -30,7 +30,6 @@ def config_from(args: argparse.Namespace) -> BenchConfig:
         overrides["records"] = args.records
     if args.repeats is not None:
         overrides["repeats"] = args.repeats
-        overrides["floor_repeats"] = args.repeats
     if args.memory is not None:
         overrides["configured_memory_mb"] = args.memory
     overrides["keep_work_dir"] = args.keep_work_dir

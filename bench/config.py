@@ -26,9 +26,7 @@ class BenchConfig:
     configured_memory_mb: int | None = None  # None: the Terraform module's memory_size default; cost and replay run at it, CPU throttled
     full_vcpu_memory_mb: int = FULL_VCPU_MEMORY_MB
     records: int = INGEST_RECORDS  # records in the ingest replay
-    repeats: int = 200  # warm invocations per batch size (p99 needs >= 100)
-    seed_repeats: int = 15  # warm invocations of the seed-style handler (each reloads the model)
-    floor_repeats: int = 200
+    repeats: int = 200  # warm rounds per batch size (p99 needs >= 100); each round invokes ours, seed-style and the floor
     cold_repeats: int = 5  # fresh execution environments per variant
     cost_sample_invocations: int = 1000  # batch 1 and 10 are replayed on this many invocations and scaled
     build_repeats: int = 5  # cached rebuilds
@@ -36,6 +34,7 @@ class BenchConfig:
     batch_sizes: tuple[int, ...] = BATCH_SIZES
     cost_batch_sizes: tuple[int, ...] = COST_BATCH_SIZES
     memory_candidates_mb: tuple[int, ...] = MEMORY_CANDIDATES_MB
+    memory_trials: int = 3  # fresh environments that must all succeed for a memory size to count
     keep_work_dir: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -46,13 +45,12 @@ class BenchConfig:
             "quick": True,
             "records": 400,
             "repeats": 3,
-            "seed_repeats": 1,
-            "floor_repeats": 3,
             "cold_repeats": 1,
             "cost_sample_invocations": 20,
             "build_repeats": 1,
             "cold_builds": 0,
             "memory_candidates_mb": (FULL_VCPU_MEMORY_MB,),
+            "memory_trials": 1,
             "configured_memory_mb": FULL_VCPU_MEMORY_MB,  # one memory tier: no throttled repeats
         }
         values.update(overrides)

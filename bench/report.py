@@ -98,9 +98,10 @@ def warm_section(results: dict[str, Any]) -> list[str]:
         out += [
             f"### {warm['memory_mb']:,} MB, {warm['cpu']} ({kind})",
             "",
-            f"Handler Duration from the REPORT line; {warm[OURS]['repeats']} invocations per batch size for ours, "
-            f"{warm[SEED]['repeats']} for the seed-style handler. Floor: bare pre1.transform -> pre2.transform -> "
-            "predict + predict_proba on the same texts in the target interpreter with the layer (unthrottled, in-process).",
+            f"Handler Duration from the REPORT line; {warm['repeats']} rounds per batch size, each invoking ours and the seed-style "
+            "handler with the same event (order alternating)"
+            + (", and timing the floor (bare pre1.transform -> pre2.transform -> predict + predict_proba on the same texts, "
+               "in the target interpreter with the layer, unthrottled, in-process)." if tier == "full_vcpu" else "."),
             "",
             *_table(["batch", "ours p50 ms", "ours p99 ms", "floor p50 ms", "ours / floor", "seed-style p50 ms", "seed / ours",
                      "records/s (handler)", "records/s (incl. runtime IPC)", "billed ms p50"], rows),  # fmt: skip
@@ -193,7 +194,10 @@ def cost_section(results: dict[str, Any]) -> list[str]:
 
 def memory_section(results: dict[str, Any]) -> list[str]:
     m = results["memory"]
-    rows = [[f"{t['memory_mb']} MB", "ok" if t["ok"] else "fails", _n(t["max_memory_used_mb"]), (t["error"] or "")[:120]] for t in m["tried"]]
+    rows = [
+        [f"{t['memory_mb']} MB", f"ok ({t['trials']}/{t['trials']})" if t["ok"] else f"fails (trial {t['trials']})", _n(t["peak_rss_mb"]), _n(t["init_ms"], 0), (t["error"] or "")[:120]]
+        for t in m["tried"]
+    ]
     peak = m["max_memory_used_mb"]
     return [
         "## 7. Memory",
@@ -201,9 +205,78 @@ def memory_section(results: dict[str, Any]) -> list[str]:
         f"Max memory used per execution environment (peak RSS, INIT included): ours {_n(peak.get(OURS))} MB, "
         f"seed-style {_n(peak.get(SEED))} MB (the seed article: 151 MB). "
         f"Smallest memory_size of {', '.join(map(str, m['candidates_mb']))} MB that runs the demo model "
-        f"(cold start + batches {', '.join(map(str, m['batch_sizes']))}, memory enforced, CPU throttled): **{_n(m['smallest_mb'])} MB**.",
+        f"(each candidate: {m['trials']} fresh environments, cold start + batches {', '.join(map(str, m['batch_sizes']))}, memory enforced, "
+        f"CPU throttled to its share): **{_n(m['smallest_mb'])} MB**. An INIT over 10 s is re-run by Lambda inside the first invoke "
+        "(counted against the timeout), as the runtime does here.",
         "",
-        *_table(["memory", "result", "max MB used", "error"], rows, "lrrl"),
+        *_table(["memory", "result", "peak RSS MB", "INIT ms", "error"], rows, "lrrrl"),
+    ]
+
+
+def breakdown_section(results: dict[str, Any]) -> list[str]:
+    """Where the warm time goes (handler log fields) next to the floor's stages, at a full vCPU."""
+    full = results["warm"]["full_vcpu"]
+    floor = results["floor"]
+    rows = []
+    for size, b in full[OURS]["batches"].items():
+        parts = b.get("breakdown_ms_p50")
+        stages = floor["batches"].get(size, {}).get("stages_ms_p50", {})
+        if not parts:
+            continue
+        rows.append([
+            size, _n(parts["duration"], 2), _n(parts["decode"], 2), _n(parts["predict"], 2), _n(parts["sink"], 2),
+            _n(parts["around_handler"], 2), _n(floor["batches"][size]["p50"], 2),
+            " / ".join(f"{k} {_n(v, 2)}" for k, v in stages.items()) or "–",
+        ])  # fmt: skip
+    if not rows:
+        return []
+    load = floor.get("load_ms", {})
+    seed_note = ""
+    b100 = full[OURS]["batches"].get("100", {}).get("duration_ms", {}).get("p50")
+    if b100 and load.get("p50") and floor.get("pickle_bytes"):
+        needed_ms = 49 * b100
+        needed_mb = needed_ms / load["p50"] * floor["pickle_bytes"] / MB
+        seed_note = (
+            f" So at batch 100 the seed-style / ours ratio is bounded near (ours + load) / ours = "
+            f"{_n((b100 + load['p50']) / b100, 1)}x plus the seed's print and its cold first call; 50x would need a per-call "
+            f"load of ~{_n(needed_ms, 0)} ms, i.e. roughly {_n(needed_mb, 0)} MB of pickles at this load rate."
+        )
+    return [
+        f"### Where the warm time goes ({full['memory_mb']:,} MB)",
+        "",
+        "From the handler's own `batch processed` log line (medians): decode = base64 + JSON + validation of every record; "
+        "predict = transforms + predict + predict_proba + building each record's JSON-safe prediction; around the handler = "
+        "the runtime's json.loads of the event and json.dumps of the response. Floor stages are the bare model calls.",
+        "",
+        *_table(["batch", "Duration ms", "decode", "predict", "sink", "around handler", "floor", "floor stages ms"], rows),
+        f"The seed-style handler adds joblib.load of the model files to every call: {_n(load.get('p50'), 2)} ms (median, modules "
+        f"already imported) for {_n(floor.get('pickle_bytes'))} bytes of pickles.{seed_note}",
+        "",
+    ]
+
+
+def profile_section(results: dict[str, Any]) -> list[str]:
+    prof = results.get("profile")
+    if not prof:
+        return []
+    imports = [f"{row['cumulative_ms']:8.1f} ms  {'  ' * max(0, row['depth'])}{row['module']}" for row in prof["importtime_top"][:18]]
+    cprofile = [line for line in prof["cprofile_top"].splitlines() if line.strip()][:24]
+    return [
+        "## Profile (ours, unthrottled, in-process in the target interpreter)",
+        "",
+        f"`python -X importtime` of INIT ({_n(prof['init_ms_with_importtime'], 0)} ms with importtime's overhead, "
+        f"{prof['modules_imported']:,} modules), cumulative, largest first:",
+        "",
+        "```",
+        *imports,
+        "```",
+        "",
+        f"cProfile of {prof['rounds']} warm invocations at batch {prof['batch_size']} (handler + event/response JSON):",
+        "",
+        "```",
+        *cprofile,
+        "```",
+        "",
     ]
 
 
@@ -220,7 +293,7 @@ def render(results: dict[str, Any]) -> str:
         "every ratio compares two numbers from this run.",
         "",
     ]
-    sections = [targets_section, cold_section, warm_section, ingest_section, sizes_section, builds_section, cost_section, memory_section]
+    sections = [targets_section, cold_section, warm_section, breakdown_section, ingest_section, sizes_section, builds_section, cost_section, memory_section, profile_section]
     body: list[str] = []
     for section in sections:
         body += section(results)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
 import sys
@@ -13,6 +14,7 @@ from typing import Any
 from mlayer.deps.layer import DepsBuild
 
 from . import builds, cold, costs, floor, ingest, machine, memory, sizes, targets, warm
+from .profile import profile_handler
 from .config import BenchConfig
 from .records import ingest as make_records
 from .records import kinesis_event, text_of
@@ -21,7 +23,6 @@ from .variants import NOPYC, OURS, SEED, build_variants
 from .workspace import copy_artifacts, prepare, register_second_version, terraform_memory_default
 
 SCHEMA_VERSION = 1
-SEED_BATCH_SIZES = (1, 10, 100)
 
 
 def _log(message: str) -> None:
@@ -72,8 +73,6 @@ def _run(config: BenchConfig, work: Path, deps: DepsBuild | None, artifacts_root
             "configured_memory_mb": configured_mb,
             "records": config.records,
             "repeats": config.repeats,
-            "seed_repeats": config.seed_repeats,
-            "floor_repeats": config.floor_repeats,
             "cold_repeats": config.cold_repeats,
             "cost_sample_invocations": config.cost_sample_invocations,
             "build_repeats": config.build_repeats,
@@ -88,32 +87,39 @@ def _run(config: BenchConfig, work: Path, deps: DepsBuild | None, artifacts_root
 
     # 1. cold starts, at a full vCPU (the targets) and at the configured memory (what INIT bills)
     tiers = {"full_vcpu": full_mb, "configured": configured_mb}
-    results["cold"] = {"full_vcpu": {}, "configured": {}}
+    manifests = {key: v.manifest for key, v in variants.items()}
+    results["cold"] = {}
     for tier, memory_mb in tiers.items():
-        for key in (variants if tier == "full_vcpu" else (OURS, SEED)):
-            if tier == "configured" and configured_mb == full_mb:
-                results["cold"][tier][key] = results["cold"]["full_vcpu"][key]
-                continue
-            results["cold"][tier][key] = _timed(f"cold starts: {key} at {memory_mb} MB", cold.measure_cold,
-                                                variants[key].manifest, first_event, memory_mb, config.cold_repeats)  # fmt: skip
+        if tier == "configured" and configured_mb == full_mb:
+            results["cold"][tier] = {key: results["cold"]["full_vcpu"][key] for key in (OURS, SEED)}
+            continue
+        chosen = manifests if tier == "full_vcpu" else {key: manifests[key] for key in (OURS, SEED)}
+        results["cold"][tier] = _timed(f"cold starts: {', '.join(chosen)} at {memory_mb} MB, {config.cold_repeats} each",
+                                       cold.measure_cold, chosen, first_event, memory_mb, config.cold_repeats)  # fmt: skip
 
-    # 2. warm invocations, the floor, and their ratios
-    seed_sizes = tuple(b for b in config.batch_sizes if b in SEED_BATCH_SIZES)
+    # 2. warm invocations, ours and seed-style paired, and (at a full vCPU) the floor in the same rounds
+    texts = [text_of(r) for r in records[: max(config.batch_sizes)]]
+    pair = {OURS: manifests[OURS], SEED: manifests[SEED]}
     results["warm"] = {}
     for tier, memory_mb in tiers.items():
         if tier == "configured" and configured_mb == full_mb:
             results["warm"][tier] = results["warm"]["full_vcpu"]
             continue
+        with contextlib.ExitStack() as stack:
+            probe = stack.enter_context(floor.FloorProbe(space.interpreter, space.deps.python_dir, space.model_zip, texts)) if tier == "full_vcpu" else None
+            measured = _timed(f"warm: ours + seed-style{' + floor' if probe else ''} at {memory_mb} MB, {config.repeats} rounds per batch size",
+                              warm.measure_warm, pair, records, memory_mb, config.batch_sizes, config.repeats, floor=probe)  # fmt: skip
         results["warm"][tier] = {
             "memory_mb": memory_mb,
+            "repeats": measured["repeats"],
             "cpu": "full vCPU (1,769 MB)" if tier == "full_vcpu" else f"throttled to {memory_mb / 1769:.2f} vCPU",
-            OURS: _timed(f"warm: ours at {memory_mb} MB", warm.measure_warm, variants[OURS].manifest, records, memory_mb, config.batch_sizes, config.repeats),
-            SEED: _timed(f"warm: seed-style at {memory_mb} MB", warm.measure_warm, variants[SEED].manifest, records, memory_mb, seed_sizes, config.seed_repeats, warmup=1),
-        }  # fmt: skip
-    texts = [text_of(r) for r in records[: max(config.batch_sizes)]]
-    results["floor"] = _timed("floor: bare transform + predict in the target interpreter", floor.measure_floor,
-                              space.interpreter, space.deps.python_dir, space.model_zip, texts, config.batch_sizes, config.floor_repeats, proba=True)  # fmt: skip
+            **measured["variants"],
+        }
+        if "floor" in measured:
+            results["floor"] = measured["floor"]
     results["ratios"] = _ratios(results, config.batch_sizes)
+    results["profile"] = _timed("profile: -X importtime of INIT, cProfile of batch 100", profile_handler,
+                                variants[OURS].manifest, 100, max(3, config.repeats))  # fmt: skip
 
     # 3. the ingest replay
     results["ingest"] = _timed(f"replay: {config.records:,} records at batch 100, {configured_mb} MB", ingest.measure_ingest,
@@ -129,7 +135,7 @@ def _run(config: BenchConfig, work: Path, deps: DepsBuild | None, artifacts_root
 
     # 7. memory
     smallest = _timed("memory: smallest memory_size that runs", memory.smallest_memory,
-                      variants[OURS].manifest, records, config.memory_candidates_mb, (1, 100, max(config.batch_sizes)))  # fmt: skip
+                      variants[OURS].manifest, records, config.memory_candidates_mb, (1, 100, max(config.batch_sizes)), config.memory_trials)  # fmt: skip
     results["memory"] = {
         **smallest,
         "max_memory_used_mb": {
