@@ -1,0 +1,45 @@
+"""`mlayer demo` end to end at a small size: train, build, replay into moto S3, report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import REPO
+
+from mlayer.demo.records import MALFORMED_KINDS, ingest_records
+from mlayer.demo.run import DemoSettings, run_demo
+
+
+def test_ingest_records_are_seed_shaped_with_the_requested_share_malformed() -> None:
+    records, malformed = ingest_records(1_000, 0.01, seed=7)
+    assert len(records) == 1_000 and len(malformed) == 10
+    good = [r for i, r in enumerate(records) if i not in set(malformed)]
+    texts = [json.loads(json.loads(r)["textblob"]) for r in good]
+    assert all(isinstance(t, str) and t.strip() for t in texts)
+    assert ingest_records(1_000, 0.01, seed=7) == (records, malformed), "deterministic for a seed"
+    assert len(MALFORMED_KINDS) >= 5
+
+
+def test_demo_replays_into_s3_and_accounts_for_every_record(tmp_path: Path, deps_build) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for shared in ("requirements", "function"):
+        (repo / shared).symlink_to(REPO / shared)
+    dist = tmp_path / "dist"
+
+    report = run_demo(DemoSettings(repo=repo, dist=dist, records=400, batch_sizes=(1, 100), batch1_sample=100))
+
+    assert (repo / "model_artifacts" / "MyModel" / "20190104v1" / "metadata.json").is_file(), "trained when absent"
+    assert report == dist / "report" / "demo.md"
+    table = report.read_text()
+    assert "| 1 |" in table and "| 100 |" in table and "$0.0062" in table
+    assert (dist / "report" / "demo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summaries = json.loads((dist / "report" / "demo.json").read_text())["summaries"]
+    assert {key: s["sent"] for key, s in summaries.items()} == {"1": 100, "100": 400}
+    for summary in summaries.values():
+        assert summary["sink"] == "s3"
+        assert summary["lost"] == 0 and summary["duplicates"] == 0
+        assert summary["written"] + summary["reported_failed"] == summary["sent"]
+    assert summaries["100"]["reported_failed"] == 4, "1% of 400 malformed, each reported, none predicted"
+    assert (dist / "demo" / "records.jsonl").read_text().count("\n") == 400
