@@ -289,7 +289,7 @@ def render(results: dict[str, Any]) -> str:
         f"{machine['cpus']} CPUs ({machine['cpu_model']}), load average {machine.get('load_avg_start')} at start and "
         f"{machine.get('load_avg_end')} at the end; target Python {machine['target_python']} ({config['runtime']}); "
         f"local Lambda runtime with memory enforcement and CPU quota = memory / 1,769 MB. Configured memory "
-        f"(Terraform memory_size default): {config['configured_memory_mb']:,} MB. All timings are medians unless marked p99; "
+        f"({config.get('configured_memory_source', 'configured')}): {config['configured_memory_mb']:,} MB. All timings are medians unless marked p99; "
         "every ratio compares two numbers from this run.",
         "",
     ]

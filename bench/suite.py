@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlayer.deps.layer import DepsBuild
+from mlayer.manifest import load_manifest
 
 from . import builds, cold, costs, floor, ingest, machine, memory, sizes, targets, warm
 from .profile import profile_handler
@@ -71,6 +72,7 @@ def _run(config: BenchConfig, work: Path, deps: DepsBuild | None, artifacts_root
             "runtime": config.runtime,
             "full_vcpu_memory_mb": full_mb,
             "configured_memory_mb": configured_mb,
+            "configured_memory_source": "--memory" if config.configured_memory_mb else "Terraform memory_size default (variables.tf)",
             "records": config.records,
             "repeats": config.repeats,
             "cold_repeats": config.cold_repeats,
@@ -79,7 +81,7 @@ def _run(config: BenchConfig, work: Path, deps: DepsBuild | None, artifacts_root
             "cold_builds": config.cold_builds,
             "batch_sizes": list(config.batch_sizes),
         },
-        "variants": {key: {"label": v.label, "manifest": str(v.manifest)} for key, v in variants.items()},
+        "variants": {key: _provenance(v.label, v.manifest) for key, v in variants.items()},
         "notes": list(config.notes),
     }
     records = make_records(max(config.records, max(config.batch_sizes) * 2))
@@ -150,6 +152,18 @@ def _run(config: BenchConfig, work: Path, deps: DepsBuild | None, artifacts_root
     results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     results["targets"] = targets.as_dicts(targets.evaluate(results))
     return results
+
+
+def _provenance(label: str, manifest_path: Path) -> dict[str, Any]:
+    """What a variant ran: its artifacts' sha256 (the temporary paths are gone after the run)."""
+    manifest = load_manifest(manifest_path)
+    return {
+        "label": label,
+        "deps_sha256": manifest["deps"]["sha256"],
+        "deps_bytecode": manifest["deps"].get("bytecode"),
+        "function_sha256": manifest["function"]["sha256"],
+        "models": {key: entry["sha256"] for key, entry in manifest["models"].items()},
+    }
 
 
 def _ratios(results: dict[str, Any], batch_sizes: tuple[int, ...]) -> dict[str, Any]:
