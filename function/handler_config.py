@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 SINKS = ("none", "s3", "dynamodb", "kinesis")
 RECORD_FORMATS = ("json", "text")
+INVALID_RECORDS = ("report", "dead-letter")  # what becomes of a record that can never be decoded
 KINESIS_MAX_RECORD_BYTES = 1024 * 1024  # 1 MiB, Kinesis' own limit for a record's data blob
 
 
@@ -47,6 +48,7 @@ class Settings:
     model_self_test: bool
     record_format: RecordFormat
     sink: SinkSettings
+    invalid_records: str  # one of INVALID_RECORDS
     metrics_namespace: str
     function_name: str
 
@@ -89,6 +91,16 @@ def _required(env: Mapping[str, str], name: str, sink: str) -> str:
     return value
 
 
+def _invalid_records(env: Mapping[str, str], sink_kind: str) -> str:
+    policy = _choice(env, "INVALID_RECORDS", "report", INVALID_RECORDS)
+    if policy == "dead-letter" and sink_kind == "none":
+        raise ConfigError(
+            "INVALID_RECORDS=dead-letter needs a sink (s3, dynamodb or kinesis) to hold the entries: "
+            "set SINK, or use INVALID_RECORDS=report"
+        )
+    return policy
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     sink_kind = _choice(env, "SINK", "none", SINKS)
@@ -116,6 +128,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         model_self_test=_bool(env, "MODEL_SELF_TEST", True),
         record_format=record_format,
         sink=sink,
+        invalid_records=_invalid_records(env, sink_kind),
         metrics_namespace=env.get("METRICS_NAMESPACE", "").strip() or "mlayer",
         function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", "").strip() or "local",
     )

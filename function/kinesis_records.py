@@ -40,6 +40,7 @@ class Accepted:
 class Rejected:
     source: SourceRecord
     reason: str
+    data: Any  # the record's kinesis.data as delivered (base64 text, or whatever stood there)
 
 
 class _Reject(Exception):
@@ -142,5 +143,5 @@ def decode_batch(event: Any, fmt: RecordFormat) -> Batch:
         try:
             accepted.append(Accepted(source, _decode_text(kinesis, fmt)))
         except _Reject as reject:
-            rejected.append(Rejected(source, reject.reason))
+            rejected.append(Rejected(source, reject.reason, kinesis.get("data")))
     return Batch(sources, accepted, rejected)

@@ -15,6 +15,11 @@ reported sequence number and re-delivers every record after it, so good records 
 already written are written again. Every sink write is idempotent or carries `eventID` for
 deduplication (see sinks.py). A record that can never be decoded is reported on every retry:
 bound that with the mapping's maximum_retry_attempts and an on-failure destination.
+
+INVALID_RECORDS=dead-letter (needs a sink) instead writes each such record to the sink as a
+dead-letter entry (dead_letters.py) and does not report it, so Lambda does not retry the batch
+for it; only if that write fails is the record reported (sink_failed). Predict and sink
+failures are always reported: a retry may fix them.
 """
 
 from __future__ import annotations
@@ -28,10 +33,11 @@ from typing import Any  # noqa: E402
 
 import telemetry  # noqa: E402
 from handler_config import ConfigError, Settings, load_settings  # noqa: E402
-from kinesis_records import Accepted, NotKinesisEvent, decode_batch  # noqa: E402
+from dead_letters import dead_letter_entry  # noqa: E402
+from kinesis_records import Accepted, Batch, NotKinesisEvent, decode_batch  # noqa: E402
 from model_store import LoadedModel, ModelInitError, load_model  # noqa: E402
 from predictor import Outcome, predict_isolating, score_of, self_test  # noqa: E402
-from sinks import make_sink  # noqa: E402
+from sinks import SinkResult, make_sink  # noqa: E402
 
 _DEADLINE_MARGIN_S = 1.0  # stop sink retries this long before the function's timeout
 
@@ -42,7 +48,7 @@ def _init() -> tuple[Settings, LoadedModel, Any]:
     started = time.perf_counter()
     samples = self_test(model) if settings.model_self_test else 0
     self_test_ms = (time.perf_counter() - started) * 1000
-    sink = make_sink(settings.sink)
+    sink = make_sink(settings.sink, dead_letter=settings.invalid_records == "dead-letter")
     sklearn = sys.modules.get("sklearn")
     telemetry.log(
         "INFO",
@@ -59,6 +65,7 @@ def _init() -> tuple[Settings, LoadedModel, Any]:
         python=sys.version.split()[0],
         sklearn=getattr(sklearn, "__version__", None),
         sink=sink.name,
+        invalidRecords=settings.invalid_records,
         recordFormat=settings.record_format.kind,
         warnings=model.warnings,
     )
@@ -101,6 +108,24 @@ def _sequence_order(sequence: str) -> tuple[int, str]:
     return (len(sequence), sequence)  # decimal strings without leading zeros: numeric order
 
 
+def _write_dead_letters(batch: Batch, deadline: float, sink_result: SinkResult) -> dict[str, str]:
+    """Write the batch's undecodable records as dead-letter entries; return sequence -> reason of
+    those written. What fails to be written lands in sink_result.failed (then reported)."""
+    if not batch.rejected:
+        return {}
+    entries = [dead_letter_entry(record, MODEL.name, MODEL.version) for record in batch.rejected]
+    result = SINK.write(batch.sources, entries, deadline, invalid=True)
+    sink_result.add(result)
+    return {r.source.sequence_number: r.reason for r in batch.rejected if r.source.sequence_number not in result.failed}
+
+
+def _count(reasons: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for reason in reasons:
+        counts[reason] = counts.get(reason, 0) + 1
+    return counts
+
+
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     global _cold
     cold, _cold = _cold, False
@@ -114,7 +139,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         raise
     decoded = time.perf_counter()
 
-    failures: dict[str, str] = {r.source.sequence_number: r.reason for r in batch.rejected}
+    dead_letter = SETTINGS.invalid_records == "dead-letter"
+    failures: dict[str, str] = {} if dead_letter else {r.source.sequence_number: r.reason for r in batch.rejected}
     outcomes, model_calls = predict_isolating(MODEL, [record.text for record in batch.accepted])
     predictions: list[dict[str, Any]] = []
     for record, outcome in zip(batch.accepted, outcomes):
@@ -124,10 +150,13 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
             predictions.append(_prediction(record, outcome))
     predicted = time.perf_counter()
 
-    sink_result = SINK.write(batch.sources, predictions, _deadline(context)) if predictions else None
-    if sink_result is not None:
-        for sequence in sink_result.failed:
-            failures[sequence] = "sink_failed"
+    deadline = _deadline(context)
+    sink_result = SinkResult()
+    if predictions:
+        sink_result.add(SINK.write(batch.sources, predictions, deadline))
+    dead_letters = _write_dead_letters(batch, deadline, sink_result) if dead_letter else {}
+    for sequence in sink_result.failed:
+        failures[sequence] = "sink_failed"
     finished = time.perf_counter()
 
     ordered = sorted(failures, key=_sequence_order)
@@ -136,13 +165,10 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         response["predictions"] = predictions
         response["failureReasons"] = {s: failures[s] for s in ordered}
 
-    reasons: dict[str, int] = {}
-    for reason in failures.values():
-        reasons[reason] = reasons.get(reason, 0) + 1
     predict_ms = (predicted - decoded) * 1000
     sink_ms = (finished - predicted) * 1000
     telemetry.log(
-        "WARN" if failures else "INFO",
+        "WARN" if failures or dead_letters else "INFO",
         "batch processed",
         requestId=request_id,
         functionName=function_name,
@@ -152,12 +178,14 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         records=len(batch.sources),
         predicted=len(predictions),
         failures=len(failures),
-        failureReasons=reasons,
+        failureReasons=_count(failures.values()),
         failedRecords=[{"sequenceNumber": s, "reason": failures[s]} for s in ordered[: telemetry.MAX_LOGGED_FAILURES]],
+        deadLettered=len(dead_letters),
+        deadLetterReasons=_count(dead_letters.values()),
         modelCalls=model_calls,
         sink=SINK.name,
-        sinkErrors=sink_result.errors[:5] if sink_result else [],
-        sinkRetries=sink_result.retries if sink_result else 0,
+        sinkErrors=sink_result.errors[:5],
+        sinkRetries=sink_result.retries,
         decodeMs=round((decoded - started) * 1000, 3),
         predictMs=round(predict_ms, 3),
         sinkMs=round(sink_ms, 3),
@@ -169,7 +197,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         {
             "Records": (len(batch.sources), "Count"),
             "Failures": (len(failures), "Count"),
-            "SinkFailures": (len(sink_result.failed) if sink_result else 0, "Count"),
+            "SinkFailures": (len(sink_result.failed), "Count"),
+            "DeadLettered": (len(dead_letters), "Count"),
             "PredictMs": (round(predict_ms, 3), "Milliseconds"),
             "SinkMs": (round(sink_ms, 3), "Milliseconds"),
         },

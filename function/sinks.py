@@ -15,6 +15,12 @@ after it, so good records already written are written again.
 - kinesis: one record per prediction, partition key = the source record's partition key, so
   per-key order is kept; re-delivery can duplicate, consumers dedupe on `eventID`.
 
+Dead-letter entries (INVALID_RECORDS=dead-letter, see dead_letters.py) go the same way, told
+apart from predictions: s3 under `<prefix>/_invalid/<shardId>/<firstSeq>-<lastSeq>.jsonl` per
+run of consecutive invalid records; dynamodb items with `status = "invalid"` (predictions then
+get `status = "predicted"`); kinesis records with `"invalid": true`. They are written in calls
+of their own, so an entry that cannot be written never fails a prediction's write.
+
 Transient errors and throttling are retried by botocore (standard mode, SINK_MAX_ATTEMPTS);
 partial failures inside a successful call (UnprocessedItems, FailedRecordCount) are retried
 here with exponential backoff and full jitter, bounded by the same attempt budget and by the
@@ -39,6 +45,7 @@ _BACKOFF_CAP_S = 2.0
 _DYNAMODB_BATCH = 25
 _KINESIS_BATCH = 500
 _KINESIS_BATCH_BYTES = 5 * 1024 * 1024
+INVALID_FOLDER = "_invalid"  # s3: dead-letter entries live under <prefix>/_invalid/
 
 
 @dataclass(slots=True)
@@ -46,6 +53,11 @@ class SinkResult:
     failed: set[str] = field(default_factory=set)  # sequence numbers not written
     errors: list[str] = field(default_factory=list)
     retries: int = 0  # partial-failure rounds run by the handler (botocore's own retries not counted)
+
+    def add(self, other: SinkResult) -> None:
+        self.failed |= other.failed
+        self.errors += other.errors
+        self.retries += other.retries
 
 
 def client(service: str, settings: SinkSettings) -> Any:
@@ -106,23 +118,26 @@ def _retry_partial(
 class NoSink:
     name = "none"
 
-    def write(self, sources: Sequence[SourceRecord], predictions: list[dict[str, Any]], deadline: float) -> SinkResult:
+    def write(
+        self, sources: Sequence[SourceRecord], documents: list[dict[str, Any]], deadline: float, *, invalid: bool = False
+    ) -> SinkResult:
         return SinkResult()
 
 
-def predicted_runs(sources: Sequence[SourceRecord], predictions: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Maximal runs of consecutive delivered records (per shard, in delivery order) that were predicted."""
-    by_event = {p["eventID"]: p for p in predictions}
+def consecutive_runs(sources: Sequence[SourceRecord], documents: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Maximal runs of consecutive delivered records (per shard, in delivery order) that have a document
+    (a prediction, or a dead-letter entry): any other record ends a run."""
+    by_event = {d["eventID"]: d for d in documents}
     runs: list[list[dict[str, Any]]] = []
     current: list[dict[str, Any]] = []
     for source in sources:
-        prediction = by_event.get(source.event_id)
-        if prediction is None or (current and current[-1]["shardId"] != source.shard_id):
+        document = by_event.get(source.event_id)
+        if document is None or (current and current[-1]["shardId"] != source.shard_id):
             if current:
                 runs.append(current)
             current = []
-        if prediction is not None:
-            current.append(prediction)
+        if document is not None:
+            current.append(document)
     if current:
         runs.append(current)
     return runs
@@ -134,15 +149,17 @@ class S3Sink:
     def __init__(self, settings: SinkSettings) -> None:
         self.settings = settings
 
-    def key(self, shard_id: str, first_sequence: str, last_sequence: str) -> str:
-        name = f"{shard_id}/{first_sequence}-{last_sequence}.jsonl"
-        return f"{self.settings.s3_prefix}/{name}" if self.settings.s3_prefix else name
+    def key(self, shard_id: str, first_sequence: str, last_sequence: str, invalid: bool = False) -> str:
+        parts = (self.settings.s3_prefix, INVALID_FOLDER if invalid else "", shard_id, f"{first_sequence}-{last_sequence}.jsonl")
+        return "/".join(part for part in parts if part)
 
-    def write(self, sources: Sequence[SourceRecord], predictions: list[dict[str, Any]], deadline: float) -> SinkResult:
+    def write(
+        self, sources: Sequence[SourceRecord], documents: list[dict[str, Any]], deadline: float, *, invalid: bool = False
+    ) -> SinkResult:
         result = SinkResult()
-        for run in predicted_runs(sources, predictions):
+        for run in consecutive_runs(sources, documents):
             first, last = run[0], run[-1]
-            key = self.key(first["shardId"], first["sequenceNumber"], last["sequenceNumber"])
+            key = self.key(first["shardId"], first["sequenceNumber"], last["sequenceNumber"], invalid)
             body = "".join(dumps(p) + "\n" for p in run).encode("utf-8")
             try:
                 client("s3", self.settings).put_object(
@@ -179,14 +196,24 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 class DynamoDBSink:
     name = "dynamodb"
 
-    def __init__(self, settings: SinkSettings) -> None:
+    def __init__(self, settings: SinkSettings, dead_letter: bool = False) -> None:
         self.settings = settings
+        self.dead_letter = dead_letter  # then every item carries `status`, so a scan tells them apart
 
-    def write(self, sources: Sequence[SourceRecord], predictions: list[dict[str, Any]], deadline: float) -> SinkResult:
+    def item(self, document: dict[str, Any], invalid: bool) -> dict[str, Any]:
+        if invalid:
+            document = {**document, "status": "invalid"}
+        elif self.dead_letter:
+            document = {**document, "status": "predicted"}
+        return dynamodb_value(document)["M"]
+
+    def write(
+        self, sources: Sequence[SourceRecord], documents: list[dict[str, Any]], deadline: float, *, invalid: bool = False
+    ) -> SinkResult:
         result = SinkResult()
         table = self.settings.dynamodb_table
-        sequence_of = {p["eventID"]: p["sequenceNumber"] for p in predictions}
-        requests = [{"PutRequest": {"Item": dynamodb_value(p)["M"]}} for p in predictions]
+        sequence_of = {d["eventID"]: d["sequenceNumber"] for d in documents}
+        requests = [{"PutRequest": {"Item": self.item(d, invalid)}} for d in documents]
 
         def send(pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
             unprocessed: list[dict[str, Any]] = []
@@ -228,15 +255,18 @@ class KinesisSink:
     def __init__(self, settings: SinkSettings) -> None:
         self.settings = settings
 
-    def write(self, sources: Sequence[SourceRecord], predictions: list[dict[str, Any]], deadline: float) -> SinkResult:
+    def write(
+        self, sources: Sequence[SourceRecord], documents: list[dict[str, Any]], deadline: float, *, invalid: bool = False
+    ) -> SinkResult:
         result = SinkResult()
         stream = self.settings.kinesis_stream
+        marked = [{**d, "invalid": True} for d in documents] if invalid else documents
         entries = [
             (
-                p["sequenceNumber"],
-                {"Data": (dumps(p) + "\n").encode("utf-8"), "PartitionKey": p["partitionKey"] or p["eventID"]},
+                d["sequenceNumber"],
+                {"Data": (dumps(d) + "\n").encode("utf-8"), "PartitionKey": d["partitionKey"] or d["eventID"]},
             )
-            for p in predictions
+            for d in marked
         ]
         last_codes: dict[str, str] = {}
 
@@ -267,7 +297,9 @@ class KinesisSink:
         return result
 
 
-def make_sink(settings: SinkSettings) -> NoSink | S3Sink | DynamoDBSink | KinesisSink:
-    kinds = {"none": NoSink, "s3": S3Sink, "dynamodb": DynamoDBSink, "kinesis": KinesisSink}
-    sink_class = kinds[settings.kind]
-    return sink_class() if sink_class is NoSink else sink_class(settings)
+def make_sink(settings: SinkSettings, dead_letter: bool = False) -> NoSink | S3Sink | DynamoDBSink | KinesisSink:
+    if settings.kind == "none":
+        return NoSink()
+    if settings.kind == "dynamodb":
+        return DynamoDBSink(settings, dead_letter)
+    return {"s3": S3Sink, "kinesis": KinesisSink}[settings.kind](settings)

@@ -133,6 +133,8 @@ def test_samples_that_the_layer_does_not_reproduce_fail_the_self_test(deps_build
         ({"TEXT_FIELD_JSON_ENCODED": "maybe"}, "TEXT_FIELD_JSON_ENCODED='maybe': use true or false"),
         ({"SINK_MAX_ATTEMPTS": "0"}, "SINK_MAX_ATTEMPTS='0': must be at least 1"),
         ({"MAX_RECORD_BYTES": "1MB"}, "MAX_RECORD_BYTES='1MB': not an integer"),
+        ({"INVALID_RECORDS": "drop"}, "INVALID_RECORDS='drop': use one of report, dead-letter"),
+        ({"INVALID_RECORDS": "dead-letter"}, "INVALID_RECORDS=dead-letter needs a sink (s3, dynamodb or kinesis)"),
     ],
 )
 def test_a_bad_setting_is_an_init_error(deps_build, demo_model_dir, env, expected):

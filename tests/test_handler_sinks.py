@@ -3,6 +3,7 @@ handler's interpreter; and a sink that cannot be reached: every record reported,
 
 from __future__ import annotations
 
+import base64
 import json
 import textwrap
 from collections.abc import Iterator
@@ -17,7 +18,9 @@ from handler_harness import (
     aws_child_env,
     handler_for,
     kinesis_event,
+    kinesis_record,
     seed_payload,
+    sequence_number,
     target_python,
 )
 
@@ -138,9 +141,9 @@ def dynamodb_handler(deps_build, demo_model_dir, moto_endpoint) -> Iterator[Hand
     handler.close()
 
 
-def scan(endpoint: str) -> list[dict[str, Any]]:
+def scan(endpoint: str, table: str = TABLE) -> list[dict[str, Any]]:
     dynamodb = aws_client("dynamodb", endpoint)
-    items, kwargs = [], {"TableName": TABLE}
+    items, kwargs = [], {"TableName": table}
     while True:
         page = dynamodb.scan(**kwargs)
         items += page["Items"]
@@ -287,3 +290,158 @@ def test_the_runtime_provided_boto3_is_the_pinned_tooling_release(deps_build):
     assert version == BOTO3_VERSION and location.startswith(str(provided))
     assert ".".join(map(str, python)) == deps_build.runtime.python_version
 
+
+
+# -- INVALID_RECORDS=dead-letter: undecodable records kept in the sink, not reported ---------------
+DEAD_LETTER_ENV = {"INVALID_RECORDS": "dead-letter", "MAX_RECORD_BYTES": "4096"}
+TOO_LARGE = bytes(range(256)) * 40  # 10,240 bytes: over MAX_RECORD_BYTES above
+NOT_BASE64 = "%%% not base64 %%%"
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def poisoned_batch(texts: list[str], start: int) -> tuple[dict[str, Any], dict[int, tuple[str, bytes]]]:
+    """9 records of one shard: good ones, and at 2, 3, 5 and 7 records that can never be decoded.
+    Returns the event and index -> (reason, the raw bytes an entry keeps)."""
+    bad: dict[int, tuple[str, bytes]] = {
+        2: ("not_json", b"not json"),
+        3: ("invalid_base64", NOT_BASE64.encode()),
+        5: ("record_too_large", TOO_LARGE[:1024]),
+        7: ("not_utf8", b"\xff\xfe\x00"),
+    }
+    records = []
+    for i in range(9):
+        sequence = sequence_number(start + i)
+        if i == 3:
+            records.append(kinesis_record(None, sequence, partition_key=f"pk-{start + i}", raw_data=NOT_BASE64))
+            continue
+        payload = TOO_LARGE if i == 5 else bad[i][1] if i in bad else seed_payload(texts[i % len(texts)])
+        records.append(kinesis_record(payload, sequence, partition_key=f"pk-{start + i}"))
+    return {"Records": records}, bad
+
+
+def expected_entry(event: dict[str, Any], index: int, reason: str, kept: bytes) -> dict[str, Any]:
+    record = event["Records"][index]
+    return {
+        "eventID": record["eventID"],
+        "sequenceNumber": record["kinesis"]["sequenceNumber"],
+        "partitionKey": record["kinesis"]["partitionKey"],
+        "shardId": SHARD,
+        "reason": reason,
+        "data_b64": b64(kept),
+        "truncated": reason == "record_too_large",
+        "modelName": DEMO_MODEL_NAME,
+        "modelVersion": DEMO_MODEL_VERSION,
+    }
+
+
+def test_s3_dead_letters_undecodable_records_per_run_under_invalid_and_reports_none(
+    deps_build, demo_model_dir, moto_endpoint, samples
+):
+    texts, expected = samples
+    env = {**aws_child_env(moto_endpoint), **DEAD_LETTER_ENV, "SINK": "s3", "SINK_S3_BUCKET": BUCKET, "SINK_S3_PREFIX": "dead-letter/"}
+    event, bad = poisoned_batch(texts, start=5000)
+    seq = [r["kinesis"]["sequenceNumber"] for r in event["Records"]]
+
+    with started(handler_for(deps_build, demo_model_dir, env, with_boto3=True)) as handler:
+        result = handler.invoke(event)
+        objects = s3_objects(moto_endpoint, "dead-letter/")
+        again = handler.invoke(event)  # a re-delivery overwrites the same keys
+        assert again.failed_ids == [] and s3_objects(moto_endpoint, "dead-letter/") == objects
+
+    assert result.failed_ids == []
+    invalid = f"dead-letter/_invalid/{SHARD}"
+    runs = {f"{invalid}/{seq[2]}-{seq[3]}.jsonl": [2, 3], f"{invalid}/{seq[5]}-{seq[5]}.jsonl": [5], f"{invalid}/{seq[7]}-{seq[7]}.jsonl": [7]}
+    predicted = {f"dead-letter/{SHARD}/{seq[a]}-{seq[b]}.jsonl": list(range(a, b + 1)) for a, b in ((0, 1), (4, 4), (6, 6), (8, 8))}
+    assert sorted(objects) == sorted([*runs, *predicted])
+    for key, indexes in runs.items():
+        assert objects[key] == [expected_entry(event, i, *bad[i]) for i in indexes]
+    for key, indexes in predicted.items():
+        assert [line["label"] for line in objects[key]] == [expected[i % len(expected)] for i in indexes]
+        assert all("reason" not in line and "data_b64" not in line for line in objects[key])
+
+    log = result.batch_log
+    assert (log["predicted"], log["failures"], log["deadLettered"]) == (5, 0, 4)
+    assert log["deadLetterReasons"] == {"not_json": 1, "invalid_base64": 1, "record_too_large": 1, "not_utf8": 1}
+    assert (result.emf["Failures"], result.emf["DeadLettered"], result.emf["SinkFailures"]) == (0, 4, 0)
+    assert "DeadLettered" in {m["Name"] for m in result.emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+
+
+def test_dynamodb_dead_letters_are_items_with_status_invalid_and_predictions_status_predicted(
+    deps_build, demo_model_dir, moto_endpoint, samples
+):
+    texts, expected = samples
+    table = "mlayer-dead-letters"
+    aws_client("dynamodb", moto_endpoint).create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "eventID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "eventID", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    env = {**aws_child_env(moto_endpoint), **DEAD_LETTER_ENV, "SINK": "dynamodb", "SINK_DYNAMODB_TABLE": table}
+    event, bad = poisoned_batch(texts, start=6000)
+
+    with started(handler_for(deps_build, demo_model_dir, env, with_boto3=True)) as handler:
+        result = handler.invoke(event)
+
+    assert result.failed_ids == [] and result.batch_log["deadLettered"] == 4
+    items = {item["eventID"]["S"]: item for item in scan(moto_endpoint, table)}
+    assert len(items) == 9
+    for index, record in enumerate(event["Records"]):
+        item = items[record["eventID"]]
+        if index in bad:
+            entry = expected_entry(event, index, *bad[index])
+            assert item["status"] == {"S": "invalid"} and "label" not in item
+            assert {k: next(iter(v.values())) for k, v in item.items() if k != "status"} == entry
+        else:
+            assert item["status"] == {"S": "predicted"} and "reason" not in item
+            assert item["label"]["S"] == expected[index % len(expected)]
+
+
+def test_kinesis_dead_letters_are_records_marked_invalid(deps_build, demo_model_dir, moto_endpoint, samples):
+    texts, _ = samples
+    stream = "mlayer-dead-letters"
+    kinesis = aws_client("kinesis", moto_endpoint)
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.1})
+    env = {**aws_child_env(moto_endpoint), **DEAD_LETTER_ENV, "SINK": "kinesis", "SINK_KINESIS_STREAM": stream}
+    event = mixed_batch(texts, 4, bad_index=1, start=7000)
+
+    with started(handler_for(deps_build, demo_model_dir, env, with_boto3=True)) as handler:
+        assert handler.invoke(event).failed_ids == []
+
+    shard = kinesis.list_shards(StreamName=stream)["Shards"][0]["ShardId"]
+    iterator = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    records = kinesis.get_records(ShardIterator=iterator["ShardIterator"], Limit=100)["Records"]
+    documents = {json.loads(r["Data"])["eventID"]: (r["PartitionKey"], json.loads(r["Data"])) for r in records}
+    assert len(records) == len(documents) == 4
+    bad_id = event["Records"][1]["eventID"]
+    key, entry = documents[bad_id]
+    assert key == "pk-7001" and entry == {**expected_entry(event, 1, "not_json", b"not json"), "invalid": True}
+    assert all("invalid" not in document and "label" in document for eid, (_, document) in documents.items() if eid != bad_id)
+
+
+@pytest.mark.parametrize(
+    "sink_env",
+    [
+        {"SINK": "s3", "SINK_S3_BUCKET": BUCKET},
+        {"SINK": "dynamodb", "SINK_DYNAMODB_TABLE": TABLE},
+        {"SINK": "kinesis", "SINK_KINESIS_STREAM": STREAM},
+    ],
+    ids=["s3", "dynamodb", "kinesis"],
+)
+def test_a_dead_letter_that_cannot_be_written_is_reported(deps_build, demo_model_dir, closed_endpoint, samples, sink_env):
+    texts, _ = samples
+    env = {**aws_child_env(closed_endpoint), **sink_env, **DEAD_LETTER_ENV, "SINK_MAX_ATTEMPTS": "2", "SINK_CONNECT_TIMEOUT": "0.5"}
+    event = mixed_batch(texts, 30, bad_index=7)
+    sequences = [r["kinesis"]["sequenceNumber"] for r in event["Records"]]
+
+    with handler_for(deps_build, demo_model_dir, env, with_boto3=True) as handler:
+        result = handler.invoke(event)
+
+    assert result.failed_ids == sequences  # the undecodable one too: its entry was not written
+    log = result.batch_log
+    assert log["failureReasons"] == {"sink_failed": 30} and log["deadLettered"] == 0
+    assert (result.emf["Failures"], result.emf["SinkFailures"], result.emf["DeadLettered"]) == (30, 30, 0)
