@@ -43,3 +43,12 @@ def test_demo_replays_into_s3_and_accounts_for_every_record(tmp_path: Path, deps
         assert summary["written"] + summary["reported_failed"] == summary["sent"]
     assert summaries["100"]["reported_failed"] == 4, "1% of 400 malformed, each reported, none predicted"
     assert (dist / "demo" / "records.jsonl").read_text().count("\n") == 400
+
+
+def test_demo_dead_letter_needs_the_s3_sink_and_says_so_before_building(tmp_path: Path, capsys) -> None:
+    from mlayer.cli import main
+
+    code = main(["demo", "--sink", "dir", "--invalid-records", "dead-letter", "--dist", str(tmp_path / "dist")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("mlayer: error: --invalid-records dead-letter needs --sink s3") and err.count("\n") == 1
+    assert not (tmp_path / "dist").exists(), "refused before building anything"

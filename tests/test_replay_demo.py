@@ -97,3 +97,46 @@ def test_replay_into_s3_overwrites_on_retries(built_manifest: Path, aws_env: dic
     assert summary.reprocessed > 0 and summary.duplicates == 0  # re-delivered runs landed on the same keys
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="run1/")["Contents"]]
     assert len(keys) == 16 + 4 * 2  # one object per clean batch; [0..6] and [8..9] around each bad record
+
+
+def test_dead_letter_into_s3_invokes_each_batch_once_and_accounts_for_every_record(built_manifest: Path, aws_env: dict[str, str], tmp_path: Path):
+    import boto3
+
+    bucket = "mlayer-test-dead-letter"
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    records, bad = ingest(200, 50)  # malformed at batch position 7 in 4 of the 20 batches
+    summary = replay(records, batch_size=10, env=settings(built_manifest), on_failure=tmp_path / "failed.jsonl",
+                     sink=SinkSpec("s3", s3_bucket=bucket, s3_prefix="run1"), invalid_records="dead-letter")
+    assert summary.invalid_records == "dead-letter"
+    assert summary.invocations == 20 and summary.retries == 0 and summary.outcomes == {"success": 20}
+    assert (summary.dead_lettered, summary.written, summary.reported_failed) == (len(bad), 200 - len(bad), 0)
+    assert (summary.lost, summary.duplicates, summary.reprocessed) == (0, 0, 0)
+    assert (summary.sent_to_on_failure, summary.on_failure_batches) == (0, 0)
+    assert (tmp_path / "failed.jsonl").read_text() == ""
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="run1/")["Contents"]]
+    assert len([k for k in keys if k.startswith("run1/_invalid/")]) == len(bad)  # one single-record run each
+
+
+def test_dead_letter_into_dynamodb_counts_status_invalid_apart(built_manifest: Path, aws_env: dict[str, str]):
+    import boto3
+
+    table = "mlayer-test-dead-letter"
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(TableName=table, KeySchema=[{"AttributeName": "eventID", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "eventID", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    records, bad = ingest(200, 50)
+    summary = replay(records, batch_size=10, env=settings(built_manifest), sink=SinkSpec("dynamodb", dynamodb_table=table),
+                     invalid_records="dead-letter")
+    assert dynamodb.scan(TableName=table, Select="COUNT")["Count"] == 200
+    assert (summary.invocations, summary.dead_lettered, summary.written) == (20, len(bad), 200 - len(bad))
+    assert (summary.lost, summary.duplicates, summary.sent_to_on_failure, summary.reported_failed) == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("sink", ["none", "dir"])
+def test_dead_letter_needs_a_sink_that_holds_entries(built_manifest: Path, tmp_path: Path, sink: str):
+    from mlayer.errors import MlayerError
+
+    spec = SinkSpec(sink, directory=tmp_path / "out")
+    with pytest.raises(MlayerError, match="--invalid-records dead-letter needs --sink s3 or dynamodb"):
+        replay([b"{}"], batch_size=1, env=settings(built_manifest), sink=spec, invalid_records="dead-letter")

@@ -132,3 +132,22 @@ def test_response_classification_follows_lambda():
         assert isinstance(classify(_invocation({"batchItemFailures": bad}), batch), Invalid), bad
     failed = classify(_invocation(error={"errorType": "Sandbox.Timedout"}, status="timeout"), batch)
     assert failed == FunctionError("timeout", "Sandbox.Timedout")
+
+
+def test_every_record_is_written_dead_lettered_sent_on_or_lost():
+    """lost = sent - |written | dead_lettered | sent to on-failure|, by eventID; written counts predictions only."""
+    from collections import Counter
+
+    from mlayer.replay.ledger import Ledger
+    from mlayer.replay.sinks import SinkContents
+    from mlayer.replay.summary import summarize
+
+    ledger = Ledger(["s:1", "s:2", "s:3", "s:4", "s:5"])
+    ledger.on_failure.update({"s:3", "s:1"})
+    contents = SinkContents(Counter({"s:1": 2, "other:9": 1}), {"s:2", "other:8"})
+    summary = summarize(ledger, contents, shards=1, batch_size=5, max_retries=2, bisect=True, sink="s3",
+                        invalid_records="dead-letter", memory_mb=512, architecture="x86_64", cpu_throttled=True,
+                        on_failure_path=None, wall_s=0.0)
+    assert (summary.written, summary.dead_lettered, summary.sent_to_on_failure) == (1, 1, 2)
+    assert (summary.lost, summary.lost_event_ids) == (2, ["s:4", "s:5"])
+    assert (summary.duplicates, summary.written_and_sent_to_on_failure) == (1, 1)

@@ -19,6 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--memory", type=int, default=1024, help="function memory in MB (default 1024, the module's default)")
     parser.add_argument("--full", action="store_true", help="replay every record at batch 1 too (slow: one invocation per record)")
     parser.add_argument("--sink", choices=("s3", "dir"), default="s3", help="s3 on a local moto server (default) or files under dist/demo")
+    parser.add_argument("--invalid-records", choices=("report", "dead-letter"), default="report",
+                        help="the handler's INVALID_RECORDS: report malformed records for Lambda to retry (default, writes "
+                        "dist/report/demo.md) or dead-letter them into the S3 sink (writes dist/report/demo-dead-letter.md)")
     parser.add_argument("--dist", type=Path, default=Path("dist"))
     parser.set_defaults(func=run)
 
@@ -33,6 +36,6 @@ def run(args: argparse.Namespace) -> int:
         raise MlayerError(f"--batch-sizes {args.batch_sizes!r} is not a comma-separated list of numbers: e.g. 1,10,100") from None
     run_demo(DemoSettings(
         dist=args.dist, records=args.records, batch_sizes=batch_sizes, memory_mb=args.memory,
-        batch1_sample=None if args.full else 5_000, sink=args.sink,
+        batch1_sample=None if args.full else 5_000, sink=args.sink, invalid_records=args.invalid_records,
     ))
     return 0

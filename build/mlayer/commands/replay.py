@@ -33,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--s3-bucket", metavar="NAME", help="for --sink s3 (AWS_ENDPOINT_URL may point at moto)")
     parser.add_argument("--s3-prefix", default="", metavar="PREFIX", help="for --sink s3")
     parser.add_argument("--dynamodb-table", metavar="NAME", help="for --sink dynamodb")
+    parser.add_argument("--invalid-records", choices=("report", "dead-letter"), default="report",
+                        help="the handler's INVALID_RECORDS: report undecodable records for Lambda to retry (default), or "
+                        "dead-letter them into the sink (--sink s3 or dynamodb), counted as dead_lettered")
     parser.add_argument("--stream-name", default="mlayer-replay", help="the stream's name in eventSourceARN")
     parser.add_argument("--logs", action="store_true", help="print the function's log lines and REPORT lines to stderr")
     add_environment_arguments(parser)
@@ -57,14 +60,15 @@ def run(args: argparse.Namespace) -> int:
     )
     summary = replay(
         records, batch_size=args.batch_size, shards=args.shards, env=settings, max_retries=args.max_retries,
-        bisect=args.bisect, on_failure=args.on_failure, sink=sink, stream_name=args.stream_name, progress=_progress,
+        bisect=args.bisect, on_failure=args.on_failure, sink=sink, invalid_records=args.invalid_records,
+        stream_name=args.stream_name, progress=_progress,
     )
     print(json.dumps(summary.to_dict(), indent=2))
     if summary.sent_to_on_failure and args.on_failure is None:
         print(f"mlayer: warning: {summary.sent_to_on_failure} records exhausted their retries; with no --on-failure "
               "destination Lambda discards them (they are counted, not lost)", file=sys.stderr)
     if summary.lost:
-        print(f"mlayer: error: {summary.lost} records were neither written nor sent to the on-failure destination "
+        print(f"mlayer: error: {summary.lost} records were neither written, dead-lettered nor sent to the on-failure destination "
               f"(first: {', '.join(summary.lost_event_ids[:3])})", file=sys.stderr)
         return 1
     return 0

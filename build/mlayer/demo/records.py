@@ -1,7 +1,8 @@
 """A seed-like Kinesis ingest: JSON records whose `textblob` field holds a JSON-encoded text.
 
 About 1% are malformed in the ways real producers get it wrong, so the demo exercises partial
-batch failures: every malformed record must come back reported, never silently dropped.
+batch failures: every malformed record must come back reported (or, with INVALID_RECORDS=dead-letter,
+kept in the sink as a dead-letter entry), never silently dropped.
 """
 
 from __future__ import annotations

@@ -25,15 +25,18 @@ class DemoRow:
     lost: int
     duplicates: int
     scaled_from: int  # records actually replayed (cost scaled to 50,000 when smaller)
+    dead_lettered: int = 0  # INVALID_RECORDS=dead-letter: malformed records kept in the sink, not retried
+    sent_to_on_failure: int = 0  # records in batches that exhausted their retries
 
 
 def break_even(cost_per_ingest: float) -> float:
     return SAGEMAKER_MONTHLY_USD / cost_per_ingest if cost_per_ingest else float("inf")
 
 
-def markdown_table(rows: list[DemoRow], memory_mb: int, cpu_note: str) -> str:
+def markdown_table(rows: list[DemoRow], memory_mb: int, cpu_note: str, invalid_records: str = "report") -> str:
     lines = [
-        f"Local Lambda replay of a 50,000-record ingest, {memory_mb} MB, {cpu_note}. Seed: python3.6, 192 MB, model reloaded per call.",
+        f"Local Lambda replay of a 50,000-record ingest, {memory_mb} MB, {cpu_note}, INVALID_RECORDS={invalid_records}. "
+        "Seed: python3.6, 192 MB, model reloaded per call.",
         "",
         "| batch | ours p50 / p99 ms | seed avg ms | ours billed ms | seed billed ms | ours max MB | seed max MB "
         "| ours $/ingest | seed $/ingest | cheaper | break-even ingests/month (ours / seed) |",
@@ -48,12 +51,12 @@ def markdown_table(rows: list[DemoRow], memory_mb: int, cpu_note: str) -> str:
             f"| ${seed['cost_per_ingest']:.4f} | {ratio:,.0f}x | {break_even(row.cost_per_ingest):,.0f} / {break_even(seed['cost_per_ingest']):,.0f} |"
         )
     lines.append("")
-    lines.append("| batch | records replayed | written | reported failed | lost | duplicates | invocations | init ms |")
-    lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines.append("| batch | records replayed | written | dead-lettered | reported failed | sent to on-failure | lost | duplicates | invocations | init ms |")
+    lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         lines.append(
-            f"| {row.batch_size} | {row.scaled_from:,} | {row.written:,} | {row.reported_failed:,} | {row.lost} "
-            f"| {row.duplicates} | {row.invocations:,} | {row.init_ms:.0f} |"
+            f"| {row.batch_size} | {row.scaled_from:,} | {row.written:,} | {row.dead_lettered:,} | {row.reported_failed:,} "
+            f"| {row.sent_to_on_failure:,} | {row.lost} | {row.duplicates} | {row.invocations:,} | {row.init_ms:.0f} |"
         )
     if any(row.scaled_from != 50_000 for row in rows):
         lines.append("")

@@ -1,7 +1,7 @@
 """The demo, end to end: model, artifacts, a seed-like 50,000-record ingest at batch 1, 10 and 100.
 
 Predictions go to the handler's real S3 sink on a local moto server; the replay then reads the
-bucket back and accounts for every record (written, reported and sent on, or lost).
+bucket back and accounts for every record (written, dead-lettered, reported and sent on, or lost).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from ..cost import SEED_INGEST_RECORDS, billed_duration_ms, ingest_cost
 from ..errors import MlayerError
 from ..fsutil import write_json_atomic
 from ..manifest import load_manifest
+from ..replay.sinks import check_invalid_records
 from ..runtimes import DEFAULT_RUNTIME
 from .records import ingest_records, write_records_jsonl
 from .report import DemoRow, markdown_table, write_chart
@@ -40,7 +41,14 @@ class DemoSettings:
     max_retries: int = 3
     malformed_fraction: float = 0.01
     sink: str = "s3"
+    # The handler's INVALID_RECORDS: report (the module's default) or dead-letter (into the S3 sink).
+    invalid_records: str = "report"
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def suffix(self) -> str:
+        """Told apart in file names, so a dead-letter run keeps the default run's report beside it."""
+        return "" if self.invalid_records == "report" else f"-{self.invalid_records}"
 
 
 def say(message: str) -> None:
@@ -108,10 +116,12 @@ def replay_batch_size(settings: DemoSettings, manifest: Path, records: list[byte
     started = time.monotonic()
     summary = replay(
         records, batch_size=batch_size, env=env, max_retries=settings.max_retries, bisect=True,
-        on_failure=out / f"on-failure-batch-{batch_size}.jsonl", sink=sink, stream_name="mlayer-demo-ingest",
+        on_failure=out / f"on-failure-batch-{batch_size}{settings.suffix}.jsonl", sink=sink,
+        invalid_records=settings.invalid_records, stream_name="mlayer-demo-ingest",
     )
     say(f"batch {batch_size}: {summary.sent:,} records in {time.monotonic() - started:.1f} s, "
-        f"{summary.invocations:,} invocations, lost {summary.lost}, duplicates {summary.duplicates}")
+        f"{summary.invocations:,} invocations, dead-lettered {summary.dead_lettered}, "
+        f"sent to on-failure {summary.sent_to_on_failure}, lost {summary.lost}, duplicates {summary.duplicates}")
     row = DemoRow(
         batch_size=batch_size,
         invocations=summary.invocations,
@@ -123,6 +133,8 @@ def replay_batch_size(settings: DemoSettings, manifest: Path, records: list[byte
         cost_per_ingest=scaled_ingest_cost(summary),
         sent=summary.sent,
         written=summary.written,
+        dead_lettered=summary.dead_lettered,
+        sent_to_on_failure=summary.sent_to_on_failure,
         reported_failed=summary.reported_failed,
         lost=summary.lost,
         duplicates=summary.duplicates,
@@ -134,6 +146,7 @@ def replay_batch_size(settings: DemoSettings, manifest: Path, records: list[byte
 def run_demo(settings: DemoSettings) -> Path:
     """Run the demo; returns the markdown report's path (dist/report/demo.md)."""
     started = time.monotonic()
+    check_invalid_records(settings.invalid_records, settings.sink)
     say("building artifacts (cached after the first run)")
     manifest = build_artifacts(settings)
     entry = load_manifest(manifest)
@@ -153,21 +166,22 @@ def run_demo(settings: DemoSettings) -> Path:
             row, summary = replay_batch_size(settings, manifest, chosen, batch_size, sink_env)
             rows.append(row)
             summaries[str(batch_size)] = summary
-    bad = [row for row in rows if row.lost or row.written + row.reported_failed < row.sent]
+    bad = [row for row in rows if row.lost or row.written + row.dead_lettered + row.reported_failed < row.sent]
     report_dir = settings.dist / "report"
+    stem = f"demo{settings.suffix}"
     cpu_note = "CPU throttled to the memory's vCPU share" if all(s["cpu_throttled"] for s in summaries.values()) else "CPU NOT throttled (faster than Lambda)"
-    table = markdown_table(rows, settings.memory_mb, cpu_note)
-    report = report_dir / "demo.md"
-    write_json_atomic(report_dir / "demo.json", {"settings": {k: str(v) for k, v in asdict(settings).items()}, "summaries": summaries})
-    write_chart(rows, report_dir / "demo.png")
+    table = markdown_table(rows, settings.memory_mb, cpu_note, settings.invalid_records)
+    report = report_dir / f"{stem}.md"
+    write_json_atomic(report_dir / f"{stem}.json", {"settings": {k: str(v) for k, v in asdict(settings).items()}, "summaries": summaries})
+    write_chart(rows, report_dir / f"{stem}.png")
     from ..fsutil import atomic_path
 
     with atomic_path(report) as tmp:
-        tmp.write_text("# mlayer demo\n\n" + table + "\n![duration and cost against batch size](demo.png)\n")
+        tmp.write_text("# mlayer demo\n\n" + table + f"\n![duration and cost against batch size]({stem}.png)\n")
     print(table)
-    say(f"report: {report}, chart: {report_dir / 'demo.png'}, summaries: {report_dir / 'demo.json'} ({time.monotonic() - started:.0f} s)")
+    say(f"report: {report}, chart: {report_dir / f'{stem}.png'}, summaries: {report_dir / f'{stem}.json'} ({time.monotonic() - started:.0f} s)")
     if bad:
-        raise MlayerError(f"the replay at batch {bad[0].batch_size} lost records: see {report_dir / 'demo.json'}")
+        raise MlayerError(f"the replay at batch {bad[0].batch_size} lost records: see {report_dir / f'{stem}.json'}")
     return report
 
 

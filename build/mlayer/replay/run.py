@@ -23,7 +23,7 @@ from .ledger import Ledger
 from .poller import RetryPolicy, ShardPoller
 from .records import InputRecord, normalize
 from .settings import EnvironmentFactory, EnvironmentSettings, as_factory
-from .sinks import SinkReader, SinkSpec
+from .sinks import SinkReader, SinkSpec, check_invalid_records
 from .summary import ReplaySummary, summarize
 
 MAX_BATCH_SIZE = 10_000  # Kinesis event source mapping
@@ -52,18 +52,24 @@ def replay(
     bisect: bool = True,
     on_failure: Path | None = None,
     sink: SinkSpec | str = "none",
+    invalid_records: str = "report",
     stream_name: str = "mlayer-replay",
     region: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ReplaySummary:
-    """Replay records through the function; every record ends up written, sent on, or counted lost."""
+    """Replay records through the function; every record ends up written, dead-lettered, sent on, or counted lost.
+
+    invalid_records sets the handler's INVALID_RECORDS (report, or dead-letter with an s3 or
+    dynamodb sink); like the sink's settings it reaches the handler only through EnvironmentSettings.
+    """
     _check(batch_size, shards, max_retries)
     spec = sink if isinstance(sink, SinkSpec) else SinkSpec(sink)
+    check_invalid_records(invalid_records, spec.kind)
     inputs = normalize(records)
     if not inputs:
         raise MlayerError("no records to replay: pass at least one record")
     stream = put_records(inputs, shards, stream_name, region or default_region(os.environ))
-    factory = as_factory(env, spec.handler_env())
+    factory = as_factory(env, {**spec.handler_env(), "INVALID_RECORDS": invalid_records})
     ledger = Ledger([r.event_id for r in stream.records])
     reader = SinkReader(spec)
     destination = OnFailureDestination(on_failure)
@@ -86,15 +92,16 @@ def replay(
             poller.close()
         destination.close()
     assert first_env is not None
-    copies = reader.copies(set(ledger.sent))
+    contents = reader.read(set(ledger.sent))
     return summarize(
         ledger,
-        copies,
+        contents,
         shards=shards,
         batch_size=batch_size,
         max_retries=max_retries,
         bisect=bisect,
         sink=spec.kind,
+        invalid_records=invalid_records,
         memory_mb=first_env.memory_mb,
         architecture=first_env.architecture,
         cpu_throttled=first_env.cpu_throttled,

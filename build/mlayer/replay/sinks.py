@@ -11,6 +11,10 @@
 - s3 / dynamodb: the handler writes for real (moto or AWS through AWS_ENDPOINT_URL and your
   credentials); after the run the replay reads the bucket prefix / table back and counts the
   copies of each of this run's eventIDs.
+
+Dead-letter entries (the handler's INVALID_RECORDS=dead-letter) are read apart from predictions:
+under `<prefix>/_invalid/` in s3, items with `status = "invalid"` in dynamodb. Only these two
+sinks can hold them: with none / dir the handler runs with SINK=none, which refuses dead-letter.
 """
 
 from __future__ import annotations
@@ -26,6 +30,26 @@ from ..errors import MlayerError
 from .kinesis import StreamRecord
 
 SINK_KINDS = ("none", "dir", "s3", "dynamodb")
+INVALID_RECORDS = ("report", "dead-letter")  # the handler's INVALID_RECORDS policies
+DEAD_LETTER_SINKS = ("s3", "dynamodb")
+INVALID_FOLDER = "_invalid"  # the handler's s3 sink writes dead-letter entries under <prefix>/_invalid/
+
+
+def check_invalid_records(policy: str, sink_kind: str) -> None:
+    """A policy the handler knows, on a sink that can hold dead-letter entries when it needs one."""
+    if policy not in INVALID_RECORDS:
+        raise MlayerError(f"invalid-records policy {policy!r}: use one of {', '.join(INVALID_RECORDS)}")
+    if policy == "dead-letter" and sink_kind not in DEAD_LETTER_SINKS:
+        raise MlayerError(
+            f"--invalid-records dead-letter needs --sink s3 or dynamodb (not {sink_kind}): the handler writes "
+            "dead-letter entries to its sink, and --sink none/dir run it with SINK=none"
+        )
+
+
+@dataclass(frozen=True)
+class SinkContents:
+    copies: Counter[str]  # predictions: copies of each eventID in the final contents
+    dead_lettered: set[str]  # eventIDs found as dead-letter entries
 
 
 @dataclass(frozen=True)
@@ -86,7 +110,7 @@ def predicted_runs(batch: Sequence[StreamRecord], predictions: list[dict[str, An
 
 
 class SinkReader:
-    """Collects what the handler wrote; `copies(ids)` counts each eventID in the final contents."""
+    """Collects what the handler wrote; `read(ids)` counts each eventID in the final contents."""
 
     def __init__(self, spec: SinkSpec) -> None:
         self.spec = spec
@@ -114,45 +138,56 @@ class SinkReader:
                 tmp.write_text("".join(json.dumps(p, separators=(",", ":")) + "\n" for _, p in run))
                 tmp.replace(path)  # a re-delivered run overwrites, as a put_object to the same key does
 
-    def copies(self, event_ids: set[str]) -> Counter[str]:
+    def read(self, event_ids: set[str]) -> SinkContents:
+        """What the sink holds for these eventIDs: predictions (with copies) and dead-letter entries."""
         if self.spec.kind == "none":
-            return Counter(eid for eid in self._latest if eid in event_ids)
+            return SinkContents(Counter(eid for eid in self._latest if eid in event_ids), set())
         if self.spec.kind == "dir":
             assert self.spec.directory is not None
-            return _count_lines((p.read_text() for p in sorted(self.spec.directory.rglob("*.jsonl"))), event_ids)
+            bodies = (p.read_text() for p in sorted(self.spec.directory.rglob("*.jsonl")))
+            return SinkContents(_count_lines(bodies, event_ids), set())
         if self.spec.kind == "s3":
-            return self._s3_copies(event_ids)
-        return self._dynamodb_copies(event_ids)
+            return self._read_s3(event_ids)
+        return self._read_dynamodb(event_ids)
 
-    def _s3_copies(self, event_ids: set[str]) -> Counter[str]:
+    def _read_s3(self, event_ids: set[str]) -> SinkContents:
         import boto3
 
         s3 = boto3.client("s3")
         prefix = f"{self.spec.s3_prefix.strip('/')}/" if self.spec.s3_prefix.strip("/") else ""
-        bodies = []
+        invalid_prefix = f"{prefix}{INVALID_FOLDER}/"
+        predictions, dead_letters = [], []
         try:
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.spec.s3_bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
-                    bodies.append(s3.get_object(Bucket=self.spec.s3_bucket, Key=item["Key"])["Body"].read().decode("utf-8"))
+                    body = s3.get_object(Bucket=self.spec.s3_bucket, Key=item["Key"])["Body"].read().decode("utf-8")
+                    (dead_letters if item["Key"].startswith(invalid_prefix) else predictions).append(body)
         except Exception as exc:
             raise MlayerError(f"cannot read back s3://{self.spec.s3_bucket}/{prefix} to account for the records ({exc}): check AWS_ENDPOINT_URL and credentials") from None
-        return _count_lines(bodies, event_ids)
+        return SinkContents(_count_lines(predictions, event_ids), set(_count_lines(dead_letters, event_ids)))
 
-    def _dynamodb_copies(self, event_ids: set[str]) -> Counter[str]:
+    def _read_dynamodb(self, event_ids: set[str]) -> SinkContents:
         import boto3
 
         table = boto3.client("dynamodb")
         found: Counter[str] = Counter()
+        dead_lettered: set[str] = set()
         try:
-            pages = table.get_paginator("scan").paginate(TableName=self.spec.dynamodb_table, ProjectionExpression="eventID")
+            pages = table.get_paginator("scan").paginate(
+                TableName=self.spec.dynamodb_table, ProjectionExpression="eventID, #status", ExpressionAttributeNames={"#status": "status"}
+            )
             for page in pages:
                 for item in page.get("Items", []):
                     event_id = item.get("eventID", {}).get("S")
-                    if event_id in event_ids:
+                    if event_id not in event_ids:
+                        continue
+                    if item.get("status", {}).get("S") == "invalid":
+                        dead_lettered.add(event_id)
+                    else:
                         found[event_id] += 1
         except Exception as exc:
             raise MlayerError(f"cannot scan DynamoDB table {self.spec.dynamodb_table} to account for the records ({exc}): check AWS_ENDPOINT_URL and credentials") from None
-        return found
+        return SinkContents(found, dead_lettered)
 
 
 def _count_lines(bodies: Iterable[str], event_ids: set[str]) -> Counter[str]:

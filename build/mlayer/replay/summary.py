@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..cost import summary_cost
 from .ledger import Ledger
+from .sinks import SinkContents
 
 _SAMPLE_IDS = 20
 
@@ -31,12 +31,14 @@ class ReplaySummary:
     max_retries: int
     bisect: bool
     sink: str
+    invalid_records: str  # the handler's INVALID_RECORDS policy: report or dead-letter
     # where every record ended up
-    written: int  # distinct records found in the sink
+    written: int  # distinct records found in the sink as predictions
+    dead_lettered: int  # distinct records found in the sink as dead-letter entries (never decodable)
     reported_failed: int  # reported by the handler in the attempt that exhausted retries
     sent_to_on_failure: int  # distinct records in discarded batches (the on-failure destination)
     written_and_sent_to_on_failure: int  # e.g. good records after a failing one in an exhausted batch
-    lost: int  # sent, but neither written nor sent to on-failure: must be 0
+    lost: int  # sent, but neither written, dead-lettered nor sent to on-failure: must be 0
     duplicates: int  # records with more than one copy in the final sink contents
     duplicate_copies: int  # the extra copies
     reprocessed: int  # records delivered more than once (expected with retries; not duplicates)
@@ -69,13 +71,14 @@ class ReplaySummary:
 
 def summarize(
     ledger: Ledger,
-    copies: Counter[str],
+    contents: SinkContents,
     *,
     shards: int,
     batch_size: int,
     max_retries: int,
     bisect: bool,
     sink: str,
+    invalid_records: str,
     memory_mb: int,
     architecture: str,
     cpu_throttled: bool,
@@ -83,8 +86,11 @@ def summarize(
     wall_s: float,
 ) -> ReplaySummary:
     sent = set(ledger.sent)
+    copies = contents.copies
     written = {eid for eid in copies if eid in sent}
-    lost = [eid for eid in ledger.sent if eid not in written and eid not in ledger.on_failure]
+    dead_lettered = contents.dead_lettered & sent
+    accounted = written | dead_lettered | ledger.on_failure
+    lost = [eid for eid in ledger.sent if eid not in accounted]
     reports = ledger.reports
     durations = [r.duration_ms for r in reports]
     inits = [r.init_ms for r in reports if r.init_ms is not None]
@@ -96,7 +102,9 @@ def summarize(
         max_retries=max_retries,
         bisect=bisect,
         sink=sink,
+        invalid_records=invalid_records,
         written=len(written),
+        dead_lettered=len(dead_lettered),
         reported_failed=len(ledger.reported_failed),
         sent_to_on_failure=len(ledger.on_failure),
         written_and_sent_to_on_failure=len(written & ledger.on_failure),
