@@ -67,6 +67,7 @@ locals {
       RECORD_FORMAT           = var.record_format
       TEXT_FIELD              = var.text_field
       TEXT_FIELD_JSON_ENCODED = tostring(var.text_field_json_encoded)
+      INVALID_RECORDS         = var.invalid_records
     },
     module.sink.environment,
   )
@@ -74,9 +75,13 @@ locals {
   kms_key_arns = distinct(compact(concat([var.kms_key_arn], var.additional_kms_key_arns)))
 }
 
-# Checks on the artifacts (nothing here depends on the model).
+# Checks on the artifacts and the handler's settings (nothing here depends on the model).
 data "aws_partition" "current" {
   lifecycle {
+    precondition {
+      condition     = var.invalid_records != "dead-letter" || var.sink != "none"
+      error_message = "invalid_records = \"dead-letter\" needs a sink to hold the entries: set sink to s3, dynamodb or kinesis, or use invalid_records = \"report\"."
+    }
     precondition {
       condition     = local.deps_candidate != null && local.function_candidate != null
       error_message = "no build artifacts: set manifest_path to the dist/manifest.json that `mlayer build all` writes, or pass deps_layer, function_package and model_layers."

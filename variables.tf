@@ -209,7 +209,7 @@ variable "reserved_concurrent_executions" {
 }
 
 variable "environment_variables" {
-  description = "Extra environment variables for the handler. The module's own (MODEL_*, RECORD_FORMAT, TEXT_FIELD*, SINK*) cannot be overridden here."
+  description = "Extra environment variables for the handler. The module's own (MODEL_*, RECORD_FORMAT, TEXT_FIELD*, INVALID_RECORDS, SINK*) cannot be overridden here."
   type        = map(string)
   default     = {}
 
@@ -540,6 +540,17 @@ variable "sink" {
   validation {
     condition     = contains(["none", "s3", "dynamodb", "kinesis"], var.sink)
     error_message = "sink must be none, s3, dynamodb or kinesis."
+  }
+}
+
+variable "invalid_records" {
+  description = "What the handler does with a record that can never be decoded (bad base64, not UTF-8 or JSON, no text, too large): report returns it in batchItemFailures, so Lambda retries the batch from it up to maximum_retry_attempts, then sends the batch to the failure queue; dead-letter writes it to the sink as a dead-letter entry (raw bytes and reason: s3 under sink_s3_prefix + \"_invalid/\", dynamodb with status \"invalid\", kinesis with \"invalid\": true) and does not report it. dead-letter needs sink other than none."
+  type        = string
+  default     = "report"
+
+  validation {
+    condition     = contains(["report", "dead-letter"], var.invalid_records)
+    error_message = "invalid_records must be report or dead-letter."
   }
 }
 

@@ -118,7 +118,10 @@ module "mlayer" {
   function_response_types                 = ["ReportBatchItemFailures"]
   failure_queue_message_retention_seconds = 345600
 
-  sink                              = var.sink
+  sink = var.sink
+  # Undecodable records go to the sink as dead-letter entries instead of being retried
+  # (dead-letter needs a sink, so with sink = "none" they are reported).
+  invalid_records                   = var.sink == "none" ? "report" : "dead-letter"
   sink_s3_bucket_name               = null
   sink_s3_prefix                    = "predictions/"
   sink_dynamodb_table_arn           = null

@@ -128,7 +128,7 @@ variable "source_code_hash" {
 }
 
 variable "environment_variables" {
-  description = "Environment of the function (the root module merges the model, record format and sink settings into it)."
+  description = "Environment of the function (the root module merges the model, record format, INVALID_RECORDS and sink settings into it)."
   type        = map(string)
   default     = {}
 
