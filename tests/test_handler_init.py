@@ -157,3 +157,16 @@ def test_every_supported_runtime_compiles_the_handler(version):
     proc = run_isolated(python, [], code)
     assert proc.returncode == 0, proc.stderr
 
+
+
+@pytest.mark.parametrize(("memory", "threads"), [("1024", "1"), ("3538", "2"), (None, "1")])
+def test_blas_threads_follow_the_vcpus_lambda_gives_the_memory_size(deps_build, demo_model_dir, memory, threads):
+    """More OpenBLAS threads than vCPUs only burn the CPU quota during INIT."""
+    env = {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": memory} if memory else {}
+    with handler_for(deps_build, demo_model_dir, env) as handler:
+        assert json.loads(handler.init_logs[0])["blasThreads"] == threads
+
+
+def test_an_explicit_blas_thread_count_wins(deps_build, demo_model_dir):
+    with handler_for(deps_build, demo_model_dir, {"OPENBLAS_NUM_THREADS": "3", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024"}) as handler:
+        assert json.loads(handler.init_logs[0])["blasThreads"] == "3"
