@@ -204,21 +204,20 @@ def test_kinesis_sink_puts_one_record_per_prediction_keyed_by_the_source_partiti
     assert [d["label"] for d in documents] == [expected[i % len(expected)] for i in (0, 1, 3, 4)]
 
 
+EVERY_SINK = [
+    {"SINK": "s3", "SINK_S3_BUCKET": BUCKET},
+    {"SINK": "dynamodb", "SINK_DYNAMODB_TABLE": TABLE},
+    {"SINK": "kinesis", "SINK_KINESIS_STREAM": STREAM},
+]
+
+
 # -- a sink that cannot be reached -----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def closed_endpoint() -> str:
     return f"http://127.0.0.1:{free_port()}"  # bound then released: nothing listens there
 
 
-@pytest.mark.parametrize(
-    "sink_env",
-    [
-        {"SINK": "s3", "SINK_S3_BUCKET": BUCKET},
-        {"SINK": "dynamodb", "SINK_DYNAMODB_TABLE": TABLE},
-        {"SINK": "kinesis", "SINK_KINESIS_STREAM": STREAM},
-    ],
-    ids=["s3", "dynamodb", "kinesis"],
-)
+@pytest.mark.parametrize("sink_env", EVERY_SINK, ids=["s3", "dynamodb", "kinesis"])
 def test_an_unreachable_sink_reports_every_record_and_claims_none(deps_build, demo_model_dir, closed_endpoint, samples, sink_env):
     texts, _ = samples
     env = {**aws_child_env(closed_endpoint), **sink_env, "SINK_MAX_ATTEMPTS": "2", "SINK_CONNECT_TIMEOUT": "0.5"}
@@ -423,15 +422,7 @@ def test_kinesis_dead_letters_are_records_marked_invalid(deps_build, demo_model_
     assert all("invalid" not in document and "label" in document for eid, (_, document) in documents.items() if eid != bad_id)
 
 
-@pytest.mark.parametrize(
-    "sink_env",
-    [
-        {"SINK": "s3", "SINK_S3_BUCKET": BUCKET},
-        {"SINK": "dynamodb", "SINK_DYNAMODB_TABLE": TABLE},
-        {"SINK": "kinesis", "SINK_KINESIS_STREAM": STREAM},
-    ],
-    ids=["s3", "dynamodb", "kinesis"],
-)
+@pytest.mark.parametrize("sink_env", EVERY_SINK, ids=["s3", "dynamodb", "kinesis"])
 def test_a_dead_letter_that_cannot_be_written_is_reported(deps_build, demo_model_dir, closed_endpoint, samples, sink_env):
     texts, _ = samples
     env = {**aws_child_env(closed_endpoint), **sink_env, **DEAD_LETTER_ENV, "SINK_MAX_ATTEMPTS": "2", "SINK_CONNECT_TIMEOUT": "0.5"}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from ..cost import SAGEMAKER_MONTHLY_USD, SEED_BY_BATCH
 from ..fsutil import atomic_path
@@ -27,6 +28,12 @@ class DemoRow:
     scaled_from: int  # records actually replayed (cost scaled to 50,000 when smaller)
     dead_lettered: int = 0  # INVALID_RECORDS=dead-letter: malformed records kept in the sink, not retried
     sent_to_on_failure: int = 0  # records in batches that exhausted their retries
+
+    @classmethod
+    def from_summary(cls, summary: Any, cost_per_ingest: float) -> DemoRow:
+        """A row from a ReplaySummary: every field of the same name, plus the scaled cost."""
+        copied = {f.name: getattr(summary, f.name) for f in fields(cls) if hasattr(summary, f.name)}
+        return cls(**copied, cost_per_ingest=cost_per_ingest, scaled_from=summary.sent)
 
 
 def break_even(cost_per_ingest: float) -> float:

@@ -122,24 +122,7 @@ def replay_batch_size(settings: DemoSettings, manifest: Path, records: list[byte
     say(f"batch {batch_size}: {summary.sent:,} records in {time.monotonic() - started:.1f} s, "
         f"{summary.invocations:,} invocations, dead-lettered {summary.dead_lettered}, "
         f"sent to on-failure {summary.sent_to_on_failure}, lost {summary.lost}, duplicates {summary.duplicates}")
-    row = DemoRow(
-        batch_size=batch_size,
-        invocations=summary.invocations,
-        p50_ms=summary.p50_ms,
-        p99_ms=summary.p99_ms,
-        mean_billed_ms=summary.mean_billed_ms,
-        max_memory_mb=summary.max_memory_mb,
-        init_ms=summary.init_ms,
-        cost_per_ingest=scaled_ingest_cost(summary),
-        sent=summary.sent,
-        written=summary.written,
-        dead_lettered=summary.dead_lettered,
-        sent_to_on_failure=summary.sent_to_on_failure,
-        reported_failed=summary.reported_failed,
-        lost=summary.lost,
-        duplicates=summary.duplicates,
-        scaled_from=summary.sent,
-    )
+    row = DemoRow.from_summary(summary, scaled_ingest_cost(summary))
     return row, summary.to_dict()
 
 
