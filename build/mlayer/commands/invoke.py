@@ -40,7 +40,7 @@ def add_environment_arguments(parser: argparse.ArgumentParser) -> None:
     """The options `invoke` and `replay` share: which build, and the function's configuration."""
     parser.add_argument("--manifest", type=Path, default=Path("dist/manifest.json"), help="the build to run (default: dist/manifest.json)")
     parser.add_argument("--model", metavar="NAME/VERSION", help="which model layer (default: the only / first in the manifest)")
-    parser.add_argument("--memory", type=int, default=512, metavar="MB", help="memory size, 128-10240 (default 512); CPU is throttled in proportion")
+    parser.add_argument("--memory", type=int, default=1024, metavar="MB", help="memory size, 128-10240 (default 1024, the Terraform module's memory_size default); CPU is throttled in proportion")
     parser.add_argument("--timeout", type=float, default=30, metavar="SECONDS", help="function timeout, 1-900 (default 30)")
     parser.add_argument("--env", action="append", metavar="KEY=VALUE", help="a function environment variable (repeatable)")
     parser.add_argument("--function-name", default="mlayer-function", help="AWS_LAMBDA_FUNCTION_NAME (default mlayer-function)")
