@@ -18,6 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--name", default="MyModel", help="model name (default: MyModel)")
     parser.add_argument("--version", default="20190104v1", help="model version (default: 20190104v1)")
+    parser.add_argument("--scale", choices=("demo", "seed"), default="demo",
+                        help="demo: the small default model (59 KB of pickles); seed: the same shape at the seed article's size (~7 MB)")  # fmt: skip
     parser.add_argument("--runtime", default=DEFAULT_RUNTIME, help=f"Lambda runtime: {', '.join(RUNTIMES)} (default {DEFAULT_RUNTIME})")
     parser.add_argument("--requirements", type=Path, metavar="FILE", help="pinned requirements (default: requirements/<runtime>.txt)")
     parser.add_argument("--artifacts-root", type=Path, default=Path("model_artifacts"), metavar="DIR", help="registry root (default: model_artifacts)")
@@ -31,5 +33,5 @@ def run(args: argparse.Namespace) -> int:
 
     requirements = args.requirements or Path("requirements") / f"{args.runtime}.txt"
     deps = build_deps_layer(requirements, args.dist, runtime=args.runtime)
-    print(train_demo(deps, args.artifacts_root, name=args.name, version=args.version))
+    print(train_demo(deps, args.artifacts_root, name=args.name, version=args.version, scale=args.scale))
     return 0

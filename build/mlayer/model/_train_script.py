@@ -2,7 +2,7 @@
 
 Run by path (mlayer.model.train_demo), never imported by mlayer: it imports scikit-learn, which
 mlayer's own environment does not have. Reads a JSON request on stdin:
-    {"out_dir", "name", "train": [[text, label], ...], "test": [[text, label], ...], "n_samples"}
+    {"out_dir", "name", "train": [[text, label], ...], "test": [[text, label], ...], "n_samples", "min_df" (optional, 2)}
 writes PreProc1_<name>.joblib (CountVectorizer), PreProc2_<name>.joblib (TfidfTransformer) and
 <name>.joblib (LogisticRegression) to out_dir, and prints one JSON line: versions, metrics,
 samples (held-out texts with the model's own predictions) and timings.
@@ -45,7 +45,7 @@ def main():
     test_texts = [text for text, _ in request["test"]]
     test_labels = [label for _, label in request["test"]]
 
-    vectorizer = CountVectorizer(ngram_range=(1, 2), min_df=2, lowercase=True)
+    vectorizer = CountVectorizer(ngram_range=(1, 2), min_df=request.get("min_df", 2), lowercase=True)
     tfidf = TfidfTransformer(sublinear_tf=True)
     classifier = LogisticRegression(C=4.0, max_iter=1000, random_state=0)
     classifier.fit(tfidf.fit_transform(vectorizer.fit_transform(train_texts)), train_labels)

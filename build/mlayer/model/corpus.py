@@ -136,3 +136,32 @@ def split(tickets: list[Ticket], test_fraction: float = 0.25) -> tuple[list[Tick
     """(train, test): the corpus is already shuffled, so the last test_fraction is held out."""
     cut = len(tickets) - int(len(tickets) * test_fraction)
     return tickets[:cut], tickets[cut:]
+
+
+# The long tail of a real ticket queue: identifiers that are rare or unique, as in the seed's data.
+_SYLLABLES = ("ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "ba", "do", "fe", "gu", "ha", "ji", "pe", "qu", "wy")
+
+
+def _name(rng: random.Random) -> str:
+    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4)))
+
+
+def _long_tail_token(rng: random.Random) -> str:
+    kind = rng.random()
+    if kind < 0.35:
+        return f"sku{rng.randint(0, 999_999):06d}"  # product code
+    if kind < 0.7:
+        return f"tk{rng.getrandbits(32):08x}"  # ticket id
+    return f"{_name(rng)} {_name(rng)}"  # customer name
+
+
+def with_long_tail(tickets: list[Ticket], seed: int, tokens_per_ticket: int = 4) -> list[Ticket]:
+    """The same tickets (labels unchanged), each with ~tokens_per_ticket seeded random ids and names mixed in."""
+    rng = random.Random(seed)
+    out = []
+    for ticket in tickets:
+        words = ticket.text.split(" ")
+        for _ in range(rng.randint(1, 2 * tokens_per_ticket - 1)):
+            words.insert(rng.randint(0, len(words)), _long_tail_token(rng))
+        out.append(Ticket(" ".join(words), ticket.label))
+    return out
