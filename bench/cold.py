@@ -19,8 +19,8 @@ from .envs import execution_environment, invoke_ok
 from .stats import summarize
 
 
-def _one(manifest: Path, event: dict[str, Any], memory_mb: int) -> dict[str, float]:
-    with execution_environment(manifest, memory_mb) as env:  # extracts or reuses the layout
+def _one(manifest: Path, event: dict[str, Any], memory_mb: int, environment: Mapping[str, str] | None = None) -> dict[str, float]:
+    with execution_environment(manifest, memory_mb, environment) as env:  # extracts or reuses the layout
         start = time.perf_counter()
         invocation = invoke_ok(env, event)
         ready_ms = (time.perf_counter() - start) * 1000.0
@@ -34,12 +34,14 @@ def _one(manifest: Path, event: dict[str, Any], memory_mb: int) -> dict[str, flo
     }
 
 
-def measure_cold(manifests: Mapping[str, Path], event: dict[str, Any], memory_mb: int, repeats: int) -> dict[str, dict[str, Any]]:
+def measure_cold(
+    manifests: Mapping[str, Path], event: dict[str, Any], memory_mb: int, repeats: int, *, environment: Mapping[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
     runs: dict[str, list[dict[str, float]]] = {key: [] for key in manifests}
     keys = list(manifests)
     for i in range(repeats):
         for key in keys if i % 2 == 0 else list(reversed(keys)):
-            runs[key].append(_one(manifests[key], event, memory_mb))
+            runs[key].append(_one(manifests[key], event, memory_mb, environment))
     return {
         key: {
             "memory_mb": memory_mb,

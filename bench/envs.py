@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +17,14 @@ class BenchError(RuntimeError):
     """An invocation failed where the bench needs it to succeed."""
 
 
-def settings(manifest: Path, memory_mb: int) -> EnvironmentSettings:
-    """The replay's settings (timeout, CPU throttling, isolation) with only the memory changed."""
-    return EnvironmentSettings(Path(manifest), memory_mb=memory_mb, environment=dict(HANDLER_ENVIRONMENT))
+def settings(manifest: Path, memory_mb: int, environment: Mapping[str, str] | None = None) -> EnvironmentSettings:
+    """The replay's settings (timeout, CPU throttling, isolation) with only the memory (and extra variables) changed."""
+    return EnvironmentSettings(Path(manifest), memory_mb=memory_mb, environment={**HANDLER_ENVIRONMENT, **(environment or {})})
 
 
 @contextlib.contextmanager
-def execution_environment(manifest: Path, memory_mb: int) -> Iterator[Any]:
-    env = settings(manifest, memory_mb).create()
+def execution_environment(manifest: Path, memory_mb: int, environment: Mapping[str, str] | None = None) -> Iterator[Any]:
+    env = settings(manifest, memory_mb, environment).create()
     try:
         yield env
     finally:

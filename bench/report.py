@@ -45,7 +45,7 @@ def _target_value(t: dict[str, Any]) -> tuple[str, str]:
     if isinstance(t["limit"], bool):
         return _n(t["measured"]), "yes"
     digits = 2 if unit == "x" else 1
-    sign = "≥" if t["key"] == "seed_speedup_b100" else "≤"
+    sign = "≥" if t["key"] in ("seed_speedup_b100", "seed_scale_speedup_b100") else "≤"
     return _n(t["measured"], digits, f" {unit}" if unit else ""), f"{sign} {_n(float(t['limit']), digits, f' {unit}')}"
 
 
@@ -255,6 +255,37 @@ def breakdown_section(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def seed_scale_section(results: dict[str, Any]) -> list[str]:
+    """Ours vs seed-style on the seed-sized model: cold INIT, warm p50/p99, the per-call reload."""
+    scale = results.get("seed_scale")
+    if not scale:
+        return []
+    labels = results["variants"]
+    cold_rows = [[labels[key]["label"], _n(c["init_ms"]["p50"], 0), _n(c["first_invoke_ms"]["p50"], 1), _n(c["ready_wall_ms"]["p50"], 0),
+                  _n(c["max_memory_used_mb"]), str(c["init_ms"]["n"])] for key, c in scale["cold"].items()]  # fmt: skip
+    warm_rows = []
+    for size, ours in scale["warm"][OURS]["batches"].items():
+        seed = scale["warm"][SEED]["batches"][size]
+        warm_rows.append([
+            size, _n(ours["duration_ms"]["p50"], 2), _n(ours["duration_ms"]["p99"], 2), _n(scale["floor"].get(size, {}).get("p50"), 2),
+            _n(seed["duration_ms"]["p50"], 1), _n(seed["duration_ms"]["p99"], 1), _n(scale["seed_over_ours"].get(size), 1, "x"),
+        ])  # fmt: skip
+    memory = {key: scale["warm"][key]["max_memory_used_mb"] for key in (OURS, SEED)}
+    return [
+        f"### Seed-scale model ({scale['model']}, {_mb(scale['pickle_bytes'])} of pickles, {scale['memory_mb']:,} MB)",
+        "",
+        f"The same trainer with `scale=\"seed\"` (12,000 tickets with seeded product codes, ticket ids and customer names; "
+        f"1–2-grams, every term kept): {_n(scale['pickle_bytes'])} bytes of pickles, model layer zip {_n(scale['model_zip_bytes'])} bytes. "
+        f"joblib.load of its three files, as the seed-style handler does on every call: {_n(scale['load_ms'].get('p50'), 1)} ms "
+        f"(median, modules already imported). Max memory used: ours {memory[OURS]} MB, seed-style {memory[SEED]} MB.",
+        "",
+        *_table(["variant", "INIT ms", "first invoke ms", "ready (wall) ms", "max MB", "runs"], cold_rows),
+        f"Warm: {scale['repeats']} rounds per batch size, ours and seed-style with the same event (order alternating), and the floor.",
+        "",
+        *_table(["batch", "ours p50 ms", "ours p99 ms", "floor p50 ms", "seed-style p50 ms", "seed-style p99 ms", "seed / ours"], warm_rows),
+    ]
+
+
 def profile_section(results: dict[str, Any]) -> list[str]:
     prof = results.get("profile")
     if not prof:
@@ -293,7 +324,7 @@ def render(results: dict[str, Any]) -> str:
         "every ratio compares two numbers from this run.",
         "",
     ]
-    sections = [targets_section, cold_section, warm_section, breakdown_section, ingest_section, sizes_section, builds_section, cost_section, memory_section, profile_section]
+    sections = [targets_section, cold_section, warm_section, breakdown_section, seed_scale_section, ingest_section, sizes_section, builds_section, cost_section, memory_section, profile_section]
     body: list[str] = []
     for section in sections:
         body += section(results)

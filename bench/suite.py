@@ -14,7 +14,7 @@ from typing import Any
 from mlayer.deps.layer import DepsBuild
 from mlayer.manifest import load_manifest
 
-from . import builds, cold, costs, floor, ingest, machine, memory, sizes, targets, warm
+from . import builds, cold, costs, floor, ingest, machine, memory, seed_scale, sizes, targets, warm
 from .profile import profile_handler
 from .config import BenchConfig
 from .records import ingest as make_records
@@ -120,6 +120,7 @@ def _run(config: BenchConfig, work: Path, deps: DepsBuild | None, artifacts_root
         if "floor" in measured:
             results["floor"] = measured["floor"]
     results["ratios"] = _ratios(results, config.batch_sizes)
+    results["seed_scale"] = _seed_scale(config, space, work, records, full_mb, results["notes"])
     results["profile"] = _timed("profile: -X importtime of INIT, cProfile of batch 100", profile_handler,
                                 variants[OURS].manifest, 100, max(3, config.repeats))  # fmt: skip
 
@@ -152,6 +153,15 @@ def _run(config: BenchConfig, work: Path, deps: DepsBuild | None, artifacts_root
     results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     results["targets"] = targets.as_dicts(targets.evaluate(results))
     return results
+
+
+def _seed_scale(config: BenchConfig, space: Any, work: Path, records: list[bytes], memory_mb: int, notes: list[str]) -> dict[str, Any] | None:
+    """Ours vs seed-style on the seed-sized model (section 2b), or None with a note when skipped."""
+    if not config.seed_scale:
+        notes.append("seed-scale model (SeedScale, ~7 MB of pickles) skipped (--quick): its target row is n/a")
+        return None
+    return _timed(f"seed-scale model: train, build, cold + warm ours vs seed-style at {memory_mb} MB, {config.seed_scale_repeats} rounds",
+                  seed_scale.measure, config, space.deps, work / "seed_scale", records, memory_mb)  # fmt: skip
 
 
 def _provenance(label: str, manifest_path: Path) -> dict[str, Any]:

@@ -61,6 +61,8 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
     cost100 = _get(results, "cost", "batches", "100", "ours_usd")
     cost_memory = _get(results, "cost", "memory_mb")
     full_note = f"handler REPORT duration, p50, {full} MB (a full vCPU)"
+    scale_b100 = _get(results, "seed_scale", "seed_over_ours", "100")
+    scale_mb = _get(results, "seed_scale", "pickle_bytes")
     return [
         _at_most("warm_b100_vs_floor", "warm batch-100 handler / floor (bare transform+predict)",
                  None if b100 is None or floor100 is None else b100 / floor100, 1.5, "x", full_note),
@@ -71,6 +73,9 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
                  None if init_ours is None or not init_nopyc else init_ours / init_nopyc, 0.45, "x", f"p50, {full} MB"),
         _at_least("seed_speedup_b100", "warm batch-100: seed-style / ours",
                   None if b100 is None or seed100 is None or not b100 else seed100 / b100, 50.0, "x", full_note),
+        _at_least("seed_scale_speedup_b100",
+                  f"warm batch-100: seed-style / ours (seed-scale model, {'not measured' if scale_mb is None else f'{scale_mb / MB:.1f} MB'})",
+                  scale_b100, 50.0, "x", f"{full_note}; SeedScale/20190104v1, {_get(results, 'seed_scale', 'repeats')} rounds"),
         _at_most("replay_wall_s", f"{_get(results, 'ingest', 'records') or 0:,}-record replay at batch 100, wall incl. cold start",
                  _get(results, "ingest", "wall_s"), 15.0, "s",
                  f"mlayer.replay, one shard, {_get(results, 'ingest', 'memory_mb')} MB, CPU throttled"),

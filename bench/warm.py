@@ -79,10 +79,11 @@ def measure_warm(
     *,
     warmup: int = 3,
     floor: FloorProbe | None = None,
+    environment: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Per variant and batch size: duration p50/p99, billed, throughput, memory, breakdown; and the paired floor."""
     with contextlib.ExitStack() as stack:
-        envs = {key: stack.enter_context(execution_environment(path, memory_mb)) for key, path in manifests.items()}
+        envs = {key: stack.enter_context(execution_environment(path, memory_mb, environment)) for key, path in manifests.items()}
         cold = {key: invoke_ok(env, kinesis_event(records[:1])) for key, env in envs.items()}
         batches: dict[str, dict[str, Any]] = {key: {} for key in envs}
         floor_out: dict[str, Any] = {}

@@ -2,12 +2,14 @@
 
 Faithful to the article: the three joblib files are loaded on EVERY invocation, the batch's texts
 are decoded from base64 -> JSON -> JSON-encoded `textblob`, and the result is {text: label}.
-Three changes only, each needed to run today and none making it faster:
+Four changes only, each needed to run today (or to run it on a second model) and none making it faster:
 - `from sklearn.externals import joblib` no longer exists (removed in scikit-learn 0.23): import
   joblib itself, and sklearn at module top as the old import did;
 - the files are read from the model layer's /opt/model/ (MODEL_DIR), where mlayer's model layer
   puts them, instead of /opt/;
-- labels go through .tolist() so the response is JSON-serializable whatever the label dtype.
+- labels go through .tolist() so the response is JSON-serializable whatever the label dtype;
+- the files' model name comes from MODEL_NAME (default MyModel, the article's), so the bench can
+  run it on its seed-scale model too.
 """
 
 import base64
@@ -18,9 +20,10 @@ import joblib
 import sklearn  # noqa: F401  (the seed's `from sklearn.externals import joblib` imported sklearn at init)
 
 MODEL_DIR = os.environ.get("MODEL_DIR", "/opt/model")
-PREP1_FILE_NAME = os.path.join(MODEL_DIR, "PreProc1_MyModel.joblib")
-PREP2_FILE_NAME = os.path.join(MODEL_DIR, "PreProc2_MyModel.joblib")
-MODEL_FILE_NAME = os.path.join(MODEL_DIR, "MyModel.joblib")
+MODEL_NAME = os.environ.get("MODEL_NAME") or "MyModel"
+PREP1_FILE_NAME = os.path.join(MODEL_DIR, f"PreProc1_{MODEL_NAME}.joblib")
+PREP2_FILE_NAME = os.path.join(MODEL_DIR, f"PreProc2_{MODEL_NAME}.joblib")
+MODEL_FILE_NAME = os.path.join(MODEL_DIR, f"{MODEL_NAME}.joblib")
 
 
 def predict(data):
