@@ -21,6 +21,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture
+def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty mlayer cache for this test (builds and verifications start cold)."""
+    cache = tmp_path / "mlayer-cache"
+    monkeypatch.setenv("MLAYER_CACHE_DIR", str(cache))
+    return cache
+
+
 @pytest.fixture(scope="session")
 def session_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("dist")

@@ -14,13 +14,6 @@ from mlayer.cli import main
 SMALL = "joblib==1.6.0\nthreadpoolctl==3.8.0\ncloudpickle==3.1.3\n"
 
 
-@pytest.fixture
-def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    cache = tmp_path / "mlayer-cache"
-    monkeypatch.setenv("MLAYER_CACHE_DIR", str(cache))
-    return cache
-
-
 def test_build_deps_json_then_cached_text(fresh_cache, tmp_path, capsys):
     requirements = tmp_path / "req.txt"
     requirements.write_text(SMALL)

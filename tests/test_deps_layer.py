@@ -28,13 +28,6 @@ def small_requirements(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    cache = tmp_path / "mlayer-cache"
-    monkeypatch.setenv("MLAYER_CACHE_DIR", str(cache))
-    return cache
-
-
 def cache_entries(cache: Path) -> list[Path]:
     kind = cache / CACHE_KIND
     return sorted(p for p in kind.iterdir() if p.is_dir()) if kind.exists() else []

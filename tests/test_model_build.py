@@ -33,14 +33,6 @@ def registry(demo_artifacts: Path, tmp_path: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty verification cache (the deps layer is already built by the session fixture)."""
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("MLAYER_CACHE_DIR", str(cache))
-    return cache
-
-
 def model_dir(root: Path) -> Path:
     return root / NAME / VERSION
 

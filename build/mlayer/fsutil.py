@@ -51,3 +51,15 @@ def atomic_dir(dest: Path) -> Iterator[Path]:
 def write_json_atomic(dest: Path, data: Any) -> None:
     with atomic_path(dest) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def tree_size(path: Path) -> tuple[int, int]:
+    """(bytes, files) under path, or of path itself if it is a file; symlinks counted, not followed."""
+    if path.is_file():
+        return path.stat().st_size, 1
+    total = count = 0
+    for dirpath, _, filenames in os.walk(path):
+        for name in filenames:
+            total += os.lstat(os.path.join(dirpath, name)).st_size
+            count += 1
+    return total, count

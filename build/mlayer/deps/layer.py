@@ -25,7 +25,7 @@ from typing import Any
 
 from ..cache import cache_dir, cache_key
 from ..errors import MlayerError
-from ..fsutil import atomic_dir, atomic_path
+from ..fsutil import atomic_dir, atomic_path, tree_size
 from ..hashing import sha256_file
 from ..manifest import DIRECT_UPLOAD_LIMIT, artifact_entry
 from ..runtimes import Runtime, find_interpreter, get_runtime, host_can_run, machine_for
@@ -101,19 +101,10 @@ def _strip_version(architecture: str) -> str | None:
     return (proc.stdout.splitlines() or [""])[0]
 
 
-def _tree_bytes(root: Path) -> tuple[int, int]:
-    total = files = 0
-    for dirpath, _, filenames in os.walk(root):
-        for name in filenames:
-            total += os.lstat(os.path.join(dirpath, name)).st_size
-            files += 1
-    return total, files
-
-
 def _top_level_bytes(python_dir: Path) -> dict[str, int]:
     sizes = {}
     for entry in python_dir.iterdir():
-        sizes[entry.name] = _tree_bytes(entry)[0] if entry.is_dir() else entry.stat().st_size
+        sizes[entry.name] = tree_size(entry)[0]
     return dict(sorted(sizes.items(), key=lambda item: (-item[1], item[0])))
 
 
@@ -184,7 +175,7 @@ def _build_into(work: Path, requirements: Requirements, runtime: Runtime, archit
 
     sizes: dict[str, int] = {}
     with progress.step("measure_raw", "Measuring the raw install"):
-        sizes["raw_unzipped_bytes"], sizes["raw_files"] = _tree_bytes(python_dir)
+        sizes["raw_unzipped_bytes"], sizes["raw_files"] = tree_size(python_dir)
         raw_zip = work / "raw.zip"
         zip_tree(work / STAGE, raw_zip)
         sizes["raw_zipped_bytes"] = raw_zip.stat().st_size
@@ -211,7 +202,7 @@ def _build_into(work: Path, requirements: Requirements, runtime: Runtime, archit
 
     import_check = _import_check(interpreter, python_dir, runtime, architecture, progress)
 
-    sizes["unzipped_bytes"], sizes["files"] = _tree_bytes(python_dir)
+    sizes["unzipped_bytes"], sizes["files"] = tree_size(python_dir)
     with progress.step("zip", "Zipping the layer"):
         zip_tree(work / STAGE, work / LAYER_ZIP)
     sizes["zipped_bytes"] = (work / LAYER_ZIP).stat().st_size

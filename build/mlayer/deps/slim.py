@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ..fsutil import tree_size
 from ..runtimes import host_can_run, machine_for
 
 # Files under a tests/ directory that a package imports at run time (found by importing every
@@ -104,17 +105,6 @@ class SlimReport:
     warnings: list[str] = field(default_factory=list)
 
 
-def _tree_size(path: Path) -> tuple[int, int]:
-    if path.is_file():
-        return path.stat().st_size, 1
-    total = count = 0
-    for dirpath, _, filenames in os.walk(path):
-        for name in filenames:
-            total += os.lstat(os.path.join(dirpath, name)).st_size
-            count += 1
-    return total, count
-
-
 def _remove_keeping(path: Path, python_dir: Path) -> None:
     """Remove a directory except files listed in RUNTIME_TEST_FILES below it."""
     keep = [python_dir / k for k in RUNTIME_TEST_FILES if (python_dir / k).is_relative_to(path) and (python_dir / k).exists()]
@@ -146,11 +136,11 @@ def apply_rules(python_dir: Path, slim: bool) -> SlimReport:
             rule = next((r for r in rules if r.matches(relative, is_dir)), None)
             if rule is None or relative.as_posix() in RUNTIME_TEST_FILES:
                 continue
-            size, count = _tree_size(path)
+            size, count = tree_size(path)
             if is_dir:
                 _remove_keeping(path, python_dir)
                 if path.exists():  # kept files: account only what went
-                    kept, kept_count = _tree_size(path)
+                    kept, kept_count = tree_size(path)
                     size, count = size - kept, count - kept_count
                 dirnames.remove(name)
             else:
