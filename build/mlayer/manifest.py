@@ -68,10 +68,6 @@ def load_manifest(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_or_empty(path: Path) -> dict[str, Any]:
-    return load_manifest(path) if Path(path).exists() else empty_manifest()
-
-
 def total_unzipped(manifest: dict[str, Any]) -> int:
     """What one function version holds: deps + function + the largest model."""
     deps = (manifest.get("deps") or {}).get("unzipped_bytes", 0)
