@@ -144,6 +144,63 @@ def provider_fix_hint(environ: dict[str, str] | None = None) -> str:
     )
 
 
+# --- the provider: a filesystem mirror where one is present ----------------------------------
+
+MIRROR_VARIABLE = "MLAYER_PROVIDER_MIRROR"
+# Where this kind of machine's image keeps hashicorp/aws (5.100.0) for offline use.
+DEFAULT_MIRRORS = (Path("/opt/tf-plugins"),)
+CLI_CONFIG_DIR = ".terraform-cli"
+
+
+def find_provider_mirror(environ: dict[str, str] | None = None) -> Path | None:
+    """The mirror root (the folder holding registry.terraform.io): $MLAYER_PROVIDER_MIRROR, else a known one."""
+    env = os.environ if environ is None else environ
+    named = env.get(MIRROR_VARIABLE)
+    if named:
+        root = Path(named)
+        if not (root / AWS_PROVIDER).is_dir():
+            raise MlayerError(f"{MIRROR_VARIABLE}={named} holds no {AWS_PROVIDER}: point it at the folder holding registry.terraform.io, or unset it")
+        return root
+    return next((root for root in DEFAULT_MIRRORS if (root / AWS_PROVIDER).is_dir()), None)
+
+
+def cli_config_text(mirror: Path) -> str:
+    return (
+        "# Written by mlayer: hashicorp/aws from a filesystem mirror, everything else as usual.\n"
+        "provider_installation {\n"
+        "  filesystem_mirror {\n"
+        f'    path    = "{mirror}"\n'
+        f'    include = ["{AWS_PROVIDER}"]\n'
+        "  }\n"
+        "  direct {\n"
+        f'    exclude = ["{AWS_PROVIDER}"]\n'
+        "  }\n"
+        "}\n"
+    )
+
+
+def use_provider_mirror(project_dir: Path, environ: dict[str, str] | None = None) -> Path | None:
+    """Point TF_CLI_CONFIG_FILE at a CLI config naming the mirror, written under project_dir/.terraform-cli.
+
+    Does nothing (returns None) without a mirror, or when TF_CLI_CONFIG_FILE names an existing file
+    and MLAYER_PROVIDER_MIRROR is unset: the user's own configuration wins. Never writes to $HOME.
+    """
+    env = os.environ if environ is None else environ
+    configured = env.get("TF_CLI_CONFIG_FILE")
+    if not env.get(MIRROR_VARIABLE) and configured and Path(configured).is_file():
+        return None
+    mirror = find_provider_mirror(env)
+    if mirror is None:
+        return None
+    config = Path(project_dir) / CLI_CONFIG_DIR / "terraformrc"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    text = cli_config_text(mirror.resolve())
+    if not config.is_file() or config.read_text() != text:
+        config.write_text(text)
+    env["TF_CLI_CONFIG_FILE"] = str(config.resolve())
+    return mirror
+
+
 def declared_variables(root: Path) -> set[str]:
     """Names of the input variables a root module declares (a textual scan of its *.tf files)."""
     names: set[str] = set()

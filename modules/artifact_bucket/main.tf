@@ -93,7 +93,11 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     id     = "expire-noncurrent-versions"
     status = "Enabled"
 
-    filter {}
+    # Every object. `filter {}` warns on provider 5.90-5.98 and no filter at all warns from 5.90;
+    # an empty prefix means the same and is clean across the whole supported range.
+    filter {
+      prefix = ""
+    }
 
     noncurrent_version_expiration {
       noncurrent_days = var.noncurrent_version_expiration_days
