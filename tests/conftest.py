@@ -15,6 +15,14 @@ DEMO_MODEL_NAME = "MyModel"
 DEMO_MODEL_VERSION = "20190104v1"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Use a provider filesystem mirror when one is present (MLAYER_PROVIDER_MIRROR, else this
+    machine's), through a CLI config written to .terraform-cli/ in the repository, never $HOME."""
+    from mlayer.terraform import use_provider_mirror
+
+    use_provider_mirror(REPO)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -94,3 +102,13 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, moto_endpoint: str) -> dict[str, st
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+@pytest.fixture(scope="session")
+def tls_moto(tmp_path_factory: pytest.TempPathFactory):
+    """moto over HTTPS (local CA) with mlayer's corrections (mlayer.demo.moto_fixes), plus plain
+    http on a second port to the same backends; a child process, stopped by its pid."""
+    from mlayer.demo.moto_tls import running
+
+    with running(tmp_path_factory.mktemp("moto-tls"), with_http=True) as server:
+        yield server
