@@ -8,6 +8,12 @@ PIP_VERSION := 25.3
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+# A hashicorp/aws provider filesystem mirror (the folder holding registry.terraform.io), for
+# machines without the registry. Unset: /opt/tf-plugins where it exists, else terraform init
+# downloads the provider. The tests and `mlayer deploy` write the CLI config naming it into
+# .terraform-cli/ (git-ignored), never into $HOME.
+MLAYER_PROVIDER_MIRROR ?=
+export MLAYER_PROVIDER_MIRROR
 
 .PHONY: demo test bench venv clean
 

@@ -56,7 +56,7 @@ locals {
   # index or null error further down. (The comparisons are always true once read.)
   deps     = data.aws_partition.current.partition != "" ? local.deps_candidate : null
   function = data.aws_partition.current.partition != "" ? local.function_candidate : null
-  model    = data.aws_region.current.id != "" ? local.models[local.function_model_key] : null
+  model    = data.aws_partition.model_selection.partition != "" ? local.models[local.function_model_key] : null
 
   function_environment = merge(
     var.environment_variables,
@@ -97,8 +97,9 @@ data "aws_partition" "current" {
   }
 }
 
-# Checks on the model selection and the canary.
-data "aws_region" "current" {
+# Checks on the model selection and the canary. (aws_partition, not aws_region: no attribute of
+# aws_region is free of deprecation warnings across provider 5.x and 6.x.)
+data "aws_partition" "model_selection" {
   lifecycle {
     precondition {
       condition     = contains(keys(local.models), local.function_model_key)
@@ -124,6 +125,7 @@ module "artifact_bucket" {
   force_destroy                      = var.artifact_bucket_force_destroy
   kms_key_arn                        = var.kms_key_arn
   noncurrent_version_expiration_days = var.artifact_noncurrent_version_expiration_days
+  access_logging                     = var.artifact_bucket_access_logging
   access_log_bucket                  = var.artifact_bucket_access_log_bucket
   tags                               = var.tags
 }
@@ -167,20 +169,27 @@ resource "aws_s3_object" "function_code" {
   content_type = "application/zip"
   kms_key_id   = var.kms_key_arn
   tags         = var.tags
+
+  lifecycle {
+    # Content-addressed key: the zip's path (absolute or relative) is not its content.
+    ignore_changes = [source]
+  }
 }
 
 module "sink" {
   source = "./modules/sink"
 
-  name                = var.name_prefix
-  kind                = var.sink
-  s3_bucket_name      = var.sink == "s3" ? coalesce(var.sink_s3_bucket_name, module.artifact_bucket.bucket_id) : null
-  s3_prefix           = var.sink_s3_prefix
-  dynamodb_table_arn  = var.sink_dynamodb_table_arn
-  deletion_protection = var.sink_dynamodb_deletion_protection
-  kinesis_stream_arn  = var.sink_kinesis_stream_arn
-  kms_key_arn         = var.kms_key_arn
-  tags                = var.tags
+  name                  = var.name_prefix
+  kind                  = var.sink
+  s3_bucket_name        = var.sink == "s3" ? coalesce(var.sink_s3_bucket_name, module.artifact_bucket.bucket_id) : null
+  s3_prefix             = var.sink_s3_prefix
+  create_dynamodb_table = var.sink_create_dynamodb_table
+  dynamodb_table_arn    = var.sink_dynamodb_table_arn
+  deletion_protection   = var.sink_dynamodb_deletion_protection
+  create_kinesis_stream = var.sink_create_kinesis_stream
+  kinesis_stream_arn    = var.sink_kinesis_stream_arn
+  kms_key_arn           = var.kms_key_arn
+  tags                  = var.tags
 }
 
 module "kinesis_trigger" {

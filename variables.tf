@@ -350,8 +350,14 @@ variable "artifact_noncurrent_version_expiration_days" {
   }
 }
 
+variable "artifact_bucket_access_logging" {
+  description = "Write the created artifact bucket's server access logs to artifact_bucket_access_log_bucket."
+  type        = bool
+  default     = false
+}
+
 variable "artifact_bucket_access_log_bucket" {
-  description = "Existing bucket receiving server access logs of the created artifact bucket; null disables access logging."
+  description = "Bucket receiving server access logs of the created artifact bucket when artifact_bucket_access_logging is true (it may be created in the same configuration)."
   type        = string
   default     = null
 
@@ -574,10 +580,23 @@ variable "sink_s3_prefix" {
     condition     = !startswith(var.sink_s3_prefix, "/") && endswith(var.sink_s3_prefix, "/")
     error_message = "sink_s3_prefix must not start with '/' and must end with '/', e.g. \"predictions/\"."
   }
+
+  validation {
+    # The S3 sink defaults to the artifact bucket: a prefix over the layer or function zips would
+    # let the function overwrite its own code (s3:PutObject below the prefix).
+    condition     = !startswith(var.sink_s3_prefix, "layers/") && !startswith(var.sink_s3_prefix, "functions/")
+    error_message = "sink_s3_prefix must not be under layers/ or functions/, where the artifact bucket keeps the layer and function zips: use e.g. \"predictions/\"."
+  }
+}
+
+variable "sink_create_dynamodb_table" {
+  description = "For sink = dynamodb: create NAME_PREFIX-predictions (true) or use sink_dynamodb_table_arn (false)."
+  type        = bool
+  default     = true
 }
 
 variable "sink_dynamodb_table_arn" {
-  description = "Existing table for sink = dynamodb (partition key eventID, string: what the handler writes); null creates NAME_PREFIX-predictions (on-demand, PITR, encrypted)."
+  description = "Existing table for sink = dynamodb with sink_create_dynamodb_table = false (partition key eventID, string: what the handler writes)."
   type        = string
   default     = null
 
@@ -593,8 +612,14 @@ variable "sink_dynamodb_deletion_protection" {
   default     = true
 }
 
+variable "sink_create_kinesis_stream" {
+  description = "For sink = kinesis: create NAME_PREFIX-predictions (true) or use sink_kinesis_stream_arn (false)."
+  type        = bool
+  default     = true
+}
+
 variable "sink_kinesis_stream_arn" {
-  description = "Existing output stream for sink = kinesis; null creates NAME_PREFIX-predictions (on-demand, encrypted)."
+  description = "Existing output stream for sink = kinesis with sink_create_kinesis_stream = false."
   type        = string
   default     = null
 

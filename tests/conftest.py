@@ -23,6 +23,16 @@ def pytest_configure(config: pytest.Config) -> None:
     use_provider_mirror(REPO)
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    import os
+
+    from mlayer.terraform import find_provider_mirror
+
+    mirror = find_provider_mirror()
+    where = f"filesystem mirror {mirror}" if mirror else "no mirror (terraform init downloads it)"
+    return f"hashicorp/aws provider: {where}; TF_CLI_CONFIG_FILE={os.environ.get('TF_CLI_CONFIG_FILE')}"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -72,6 +72,7 @@ def empty_mirror_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     )
     monkeypatch.setenv("TF_CLI_CONFIG_FILE", str(config))
     monkeypatch.delenv("TF_PLUGIN_CACHE_DIR", raising=False)
+    monkeypatch.delenv("MLAYER_PROVIDER_MIRROR", raising=False)
     return config
 
 

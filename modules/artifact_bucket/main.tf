@@ -113,11 +113,18 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 }
 
 resource "aws_s3_bucket_logging" "this" {
-  count = var.create && var.access_log_bucket != null ? 1 : 0
+  count = var.create && var.access_logging ? 1 : 0
 
   bucket        = aws_s3_bucket.this[0].id
   target_bucket = var.access_log_bucket
   target_prefix = var.access_log_prefix
+
+  lifecycle {
+    precondition {
+      condition     = var.access_log_bucket != null
+      error_message = "artifact bucket: access logging needs artifact_bucket_access_log_bucket, the bucket receiving the logs."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "tls_only" {

@@ -54,8 +54,14 @@ variable "noncurrent_version_expiration_days" {
   }
 }
 
+variable "access_logging" {
+  description = "Write server access logs to access_log_bucket. A boolean, not access_log_bucket != null: the bucket may be created in the same configuration, its name unknown until apply."
+  type        = bool
+  default     = false
+}
+
 variable "access_log_bucket" {
-  description = "Existing bucket receiving S3 server access logs for this bucket. null disables access logging."
+  description = "Bucket receiving S3 server access logs for this bucket when access_logging is true."
   type        = string
   default     = null
 

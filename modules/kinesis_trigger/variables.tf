@@ -3,8 +3,9 @@ variable "name" {
   type        = string
 
   validation {
-    condition     = can(regex("^[a-zA-Z0-9_.-]{1,60}$", var.name))
-    error_message = "name must be 1-60 letters, digits, dots, hyphens or underscores."
+    # No dots: the failure queue (NAME-failed-batches) is an SQS name, which allows none.
+    condition     = can(regex("^[a-zA-Z0-9_-]{1,60}$", var.name))
+    error_message = "name must be 1-60 letters, digits, hyphens or underscores (no dots: SQS queue names allow none)."
   }
 }
 

@@ -15,6 +15,13 @@ resource "aws_s3_object" "this" {
   # Recorded in state only; the key already changes with the content (etag is no MD5 under SSE-KMS).
   source_hash = var.sha256
   tags        = var.tags
+
+  lifecycle {
+    # The key holds the content's sha256, so new content is a new object. The path the zip is
+    # read from is not content: `mlayer deploy` passes it absolute, a plain `terraform plan`
+    # relative, and neither may re-upload an unchanged zip.
+    ignore_changes = [source]
+  }
 }
 
 resource "aws_lambda_layer_version" "this" {

@@ -3,8 +3,9 @@
 # ARNs the execution role may write to.
 
 locals {
-  create_table  = var.kind == "dynamodb" && var.dynamodb_table_arn == null
-  create_stream = var.kind == "kinesis" && var.kinesis_stream_arn == null
+  # Booleans, never `arn == null`: an ARN created in the same configuration is unknown at plan.
+  create_table  = var.kind == "dynamodb" && var.create_dynamodb_table
+  create_stream = var.kind == "kinesis" && var.create_kinesis_stream
 
   s3_bucket_arn = var.kind == "s3" ? "arn:${data.aws_partition.current.partition}:s3:::${var.s3_bucket_name}" : null
 
@@ -28,13 +29,21 @@ data "aws_partition" "current" {
       condition     = var.kind != "s3" || var.s3_bucket_name != null
       error_message = "sink: kind = s3 needs s3_bucket_name."
     }
+    precondition {
+      condition     = var.kind != "dynamodb" || var.create_dynamodb_table == (var.dynamodb_table_arn == null)
+      error_message = "sink = dynamodb: set sink_create_dynamodb_table = false together with sink_dynamodb_table_arn (an existing table), or leave both at their defaults to create one."
+    }
+    precondition {
+      condition     = var.kind != "kinesis" || var.create_kinesis_stream == (var.kinesis_stream_arn == null)
+      error_message = "sink = kinesis: set sink_create_kinesis_stream = false together with sink_kinesis_stream_arn (an existing stream), or leave both at their defaults to create one."
+    }
   }
 }
 
 resource "aws_dynamodb_table" "this" {
   count = local.create_table ? 1 : 0
 
-  #checkov:skip=CKV_AWS_119:Encrypted at rest always; a customer managed key is used when var.kms_key_arn is set, the AWS owned key otherwise.
+  #checkov:skip=CKV_AWS_119:Encrypted at rest always; a customer managed key is used when var.kms_key_arn is set, the AWS managed key (alias/aws/dynamodb) otherwise (enabled = true without a key; the AWS owned key would be enabled = false).
   #checkov:skip=CKV2_AWS_16:On-demand (PAY_PER_REQUEST) capacity scales by itself; auto scaling applies to provisioned tables only.
   name                        = "${var.name}-predictions"
   billing_mode                = "PAY_PER_REQUEST"

@@ -36,8 +36,14 @@ variable "s3_prefix" {
   }
 }
 
+variable "create_dynamodb_table" {
+  description = "For kind = dynamodb: create NAME-predictions (true) or write to dynamodb_table_arn (false)."
+  type        = bool
+  default     = true
+}
+
 variable "dynamodb_table_arn" {
-  description = "Existing table for kind = dynamodb; null creates NAME-predictions (on-demand, point-in-time recovery, encrypted)."
+  description = "Existing table for kind = dynamodb with create_dynamodb_table = false."
   type        = string
   default     = null
 
@@ -47,8 +53,14 @@ variable "dynamodb_table_arn" {
   }
 }
 
+variable "create_kinesis_stream" {
+  description = "For kind = kinesis: create NAME-predictions (true) or write to kinesis_stream_arn (false)."
+  type        = bool
+  default     = true
+}
+
 variable "kinesis_stream_arn" {
-  description = "Existing output stream for kind = kinesis; null creates NAME-predictions (on-demand, encrypted)."
+  description = "Existing output stream for kind = kinesis with create_kinesis_stream = false."
   type        = string
   default     = null
 
