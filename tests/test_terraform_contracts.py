@@ -544,7 +544,7 @@ def test_versions_pin_terraform_and_the_aws_provider(path: Path) -> None:
     assert unquote(block["required_version"]) == ">= 1.5"
     aws = block["required_providers"][0]["aws"]
     assert unquote(aws["source"]) == "hashicorp/aws"
-    assert unquote(aws["version"]) == ">= 5.0, < 7.0"
+    assert unquote(aws["version"]) == ">= 5.76, < 7.0"
 
 
 # --- examples ----------------------------------------------------------------------------------

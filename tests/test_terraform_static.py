@@ -84,7 +84,7 @@ def test_module_loads_with_terraforms_config_loader(rel: str, tree_copy: Path) -
         if LOAD_CONFIG_DIR_MARSHAL_BUG not in str(exc):
             raise
         output = load_through_cli(tree_copy / rel)
-        assert "provider[registry.terraform.io/hashicorp/aws] >= 5.0.0, < 7.0.0" in output
+        assert "provider[registry.terraform.io/hashicorp/aws] >= 5.76.0, < 7.0.0" in output
         if rel.startswith("examples/"):
             assert "module.mlayer" in output  # the example's call of the root module loaded too
         return

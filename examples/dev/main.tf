@@ -1,4 +1,4 @@
-# dev: one small function on an on-demand stream, short log retention, no sink, and a bucket
+# dev: one small function on an on-demand stream, short log retention, no sink (by default), and a bucket
 # that `terraform destroy` may empty. Deploy with `mlayer deploy --env dev`.
 
 module "mlayer" {
@@ -13,6 +13,7 @@ module "mlayer" {
   timeout               = 60
   batch_size            = 100
   log_retention_in_days = 7
+  sink                  = var.sink
 
   artifact_bucket_force_destroy     = true
   sink_dynamodb_deletion_protection = false

@@ -49,3 +49,14 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "sink" {
+  description = "Where predictions go: none (dev's default), s3 (under predictions/ in the artifact bucket), dynamodb or kinesis (created, deletable)."
+  type        = string
+  default     = "none"
+
+  validation {
+    condition     = contains(["none", "s3", "dynamodb", "kinesis"], var.sink)
+    error_message = "sink must be none, s3, dynamodb or kinesis."
+  }
+}

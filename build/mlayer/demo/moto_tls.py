@@ -1,4 +1,4 @@
-"""moto's server over HTTPS with a local CA and corrected bucket-policy evaluation.
+"""moto's server over HTTPS with a local CA and mlayer's corrections of moto (moto_fixes).
 
     python -m mlayer.demo.moto_tls --port 5000 --dir .moto [--http-port 5001]
 
@@ -6,6 +6,8 @@ serves every moto service on https://127.0.0.1:PORT (and, with --http-port, the 
 over plain http, to show a TLS-only policy denying it). It writes into --dir:
   ca.pem  the local CA (trust it: SSL_CERT_FILE for Terraform's provider, AWS_CA_BUNDLE for boto3)
   env     `export` lines with that CA, fake credentials, a region and the endpoint; `. DIR/env`
+          (written last, once the server listens: wait for it)
+  pid     this server's process id (`kill $(cat DIR/pid)` stops it)
 The CA and server key are made fresh at each start (trustme) and never leave DIR.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shlex
 import signal
 import ssl
@@ -72,6 +75,9 @@ def serve(port: int, directory: Path, http_port: int | None = None) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "env").unlink(missing_ok=True)
+    (directory / "pid").write_text(f"{os.getpid()}\n")
     apply_fixes()
     context = write_ca(directory)
     app = wsgi_with_request_context(DomainDispatcherApplication(create_backend_app))
