@@ -1,7 +1,8 @@
 """`mlayer deploy --env dev --auto-approve` end to end against moto, then what it deployed, run.
 
-The deploy is the real command line on a copy of the project (real deps build from the shared
-cache, the demo model, the handler), with the real provider, against the TLS moto wrapper.
+The deploy is README.md's moto path, run by bash line for line in a copy of the project (real
+deps build from the shared cache, the demo model, the handler), with the real provider. Two
+substitutions only: a free port for 5000 and this interpreter's bin/ for .venv/bin/.
 moto cannot run Lambda code without Docker, so the deployed function is run in mlayer's local
 runtime with exactly the configuration moto holds: handler, runtime, memory, timeout,
 environment and layers (in their order), downloaded from the artifact bucket by their CodeSha256.
@@ -16,8 +17,10 @@ the records go through moto's stream (read back with GetRecords) instead.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
+import signal
 import shutil
 import subprocess
 import sys
@@ -29,13 +32,14 @@ import boto3
 import botocore.exceptions
 import pytest
 
-from conftest import DEMO_MODEL_NAME, DEMO_MODEL_VERSION, REPO
+from conftest import DEMO_MODEL_NAME, DEMO_MODEL_VERSION, REPO, free_port
+from mlayer.demo.moto_tls import TlsMoto
 from mlayer.demo.records import ingest_records
 from mlayer.manifest import MANIFEST_NAME, artifact_entry, empty_manifest, write_manifest
 from mlayer.replay.kinesis import StreamRecord, kinesis_event, put_records
 from mlayer.replay.records import normalize
 from mlayer.replay.sinks import SinkReader, SinkSpec
-from mlayer.terraform import find_provider_mirror
+from mlayer.terraform import CLI_CONFIG_DIR, find_provider_mirror
 from test_deploy import copy_terraform_tree
 
 FUNCTION = "mlayer-dev-inference"
@@ -52,26 +56,50 @@ def dev_project(tmp_path_factory: pytest.TempPathFactory, demo_artifacts: Path) 
     return root
 
 
+README_MARKER = "<!-- moto-path: tests/test_terraform_deployed.py runs these lines -->"
+
+
+def readme_moto_path() -> str:
+    """The sh block under the marker in README.md."""
+    text = (REPO / "README.md").read_text()
+    block = text.split(README_MARKER, 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    assert "mlayer deploy --env dev --auto-approve" in block and "127.0.0.1:5000" in block
+    return block
+
+
 @pytest.fixture(scope="module")
-def deployed(dev_project: Path, tls_moto) -> subprocess.CompletedProcess:
-    env = {**os.environ, **tls_moto.environment()}
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        env.pop(key, None)
-    command = [str(Path(sys.executable).with_name("mlayer")), "deploy", "--env", "dev", "--auto-approve", "--var", f"aws_endpoint_url={tls_moto.endpoint}", "--var", "sink=s3"]
-    proc = subprocess.run(command, cwd=dev_project, env=env, capture_output=True, text=True, timeout=1800)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return proc
+def deployed(dev_project: Path, deps_build) -> Iterator[tuple[subprocess.CompletedProcess, TlsMoto]]:
+    """README's moto path, then the server it started (stopped by the pid it wrote); deps_build warms the cache."""
+    port = free_port()
+    script = readme_moto_path().replace("127.0.0.1:5000", f"127.0.0.1:{port}").replace("--port 5000", f"--port {port}")
+    script = script.replace(".venv/bin/", f"{Path(sys.executable).parent}/")
+    # The sink is dev's one knob the round trip needs: predictions must land somewhere to be counted.
+    script = script.replace("--auto-approve --var", "--auto-approve --var sink=s3 --var")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    if Path(env.get("TF_CLI_CONFIG_FILE", "/")).parent.name == CLI_CONFIG_DIR:
+        env.pop("TF_CLI_CONFIG_FILE")  # the session's config: let deploy find the mirror itself, as a user's shell would
+    proc = subprocess.run(["bash", "-euc", script], cwd=dev_project, env=env, capture_output=True, text=True, timeout=1800)
+    moto = TlsMoto(f"https://127.0.0.1:{port}", None, dev_project / ".moto" / "ca.pem")
+    try:
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+        yield proc, moto
+    finally:
+        pid_file = dev_project / ".moto" / "pid"
+        if pid_file.is_file():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid_file.read_text()), signal.SIGTERM)
 
 
 def aws(service: str, moto) -> Any:
     return boto3.client(service, endpoint_url=moto.endpoint, verify=str(moto.ca_file), region_name="us-east-1")
 
 
-def test_mlayer_deploy_dev_end_to_end(deployed: subprocess.CompletedProcess, tls_moto) -> None:
-    out = deployed.stdout
+def test_readme_moto_path_deploys_dev_end_to_end(deployed) -> None:
+    proc, tls_moto = deployed
+    out = proc.stdout
     assert "mlayer deploy: building python3.12 x86_64 artifacts (cached)" in out
     if find_provider_mirror() is not None:
-        assert "hashicorp/aws from the filesystem mirror" in out or "terraform init" in out
+        assert f"mlayer deploy: hashicorp/aws from the filesystem mirror {find_provider_mirror()}" in out
     assert "mlayer deploy: dev: terraform init in" in out
     headline = next(line for line in out.splitlines() if line.startswith("Plan: "))
     assert headline.endswith(" to add, 0 to change, 0 to destroy."), headline
@@ -129,23 +157,25 @@ def put_into_moto(kinesis, stream: str, records: list[bytes]) -> bool:
     return True
 
 
-def test_moto_still_fails_put_records_on_a_mapped_stream(deployed: subprocess.CompletedProcess, tls_moto) -> None:
+def test_moto_still_fails_put_records_on_a_mapped_stream(deployed) -> None:
     """The allowance below: fails once moto accepts PutRecords on a stream with a mapping."""
+    tls_moto = deployed[1]
     assert put_into_moto(aws("kinesis", tls_moto), "mlayer-dev-records", [b'{"textblob": "\\"probe\\""}']) is False, (
         "moto now accepts PutRecords on a mapped stream: feed the round trip through moto's stream (GetRecords)"
     )
 
 
 @pytest.fixture
-def moto_for_the_function(tls_moto, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def moto_for_the_function(deployed, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The local runtime passes AWS_ENDPOINT_URL and credentials through (as it does for the demo)."""
+    tls_moto = deployed[1]
     for key, value in tls_moto.environment().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("AWS_ENDPOINT_URL", tls_moto.endpoint)
     yield tls_moto
 
 
-def test_deployed_function_runs_with_its_deployed_configuration(deployed: subprocess.CompletedProcess, moto_for_the_function, tmp_path: Path) -> None:
+def test_deployed_function_runs_with_its_deployed_configuration(moto_for_the_function, tmp_path: Path) -> None:
     from mlayer.runtime import ExecutionEnvironment
 
     moto = moto_for_the_function
