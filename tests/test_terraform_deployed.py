@@ -91,7 +91,7 @@ def deployed(dev_project: Path, deps_build) -> Iterator[tuple[subprocess.Complet
 
 
 def aws(service: str, moto) -> Any:
-    return boto3.client(service, endpoint_url=moto.endpoint, verify=str(moto.ca_file), region_name="us-east-1")
+    return boto3.client(service, endpoint_url=moto.endpoint, verify=str(moto.ca_file), region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 def test_readme_moto_path_deploys_dev_end_to_end(deployed) -> None:

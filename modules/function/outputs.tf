@@ -40,7 +40,9 @@ output "alias_function_version" {
 
 output "alias_routing" {
   description = "Additional version weights of the alias ({} without a canary)."
-  value       = local.canary ? { (aws_lambda_function.this.version) = var.canary_weight } : {}
+  # A for expression, not `canary ? {...} : {}`: its type is known while the version is not, so
+  # the first plan after the function is created does not report this output as changing.
+  value = { for version, weight in { (aws_lambda_function.this.version) = var.canary_weight } : version => weight if local.canary }
 }
 
 output "log_group_name" {
