@@ -3,7 +3,8 @@
 
 No 6.x provider binary is available offline, but the npm package @cdktn/provider-aws is generated
 from the provider's schema (25.7.0 from hashicorp/aws 6.66.0), and its .jsii manifest lists every
-resource's arguments, nested blocks, required flags and deprecations. This keeps only the types
+resource's arguments, nested blocks, required flags and attributes (not the schema's deprecation
+flags: those are not carried into it). This keeps only the types
 the module's *.tf files name, in tests/data/aws_provider_schema_v6.json, which
 tests/test_terraform_v6_schema.py checks the module against.
 
@@ -61,7 +62,7 @@ def block_schema(types: dict[str, Any], fqn: str) -> dict[str, Any]:
             continue
         name = link.group(4)
         nested = _struct_fqn(prop["type"])
-        entry = {"required": not prop.get("optional", False), "deprecated": "deprecated" in prop.get("docs", {})}
+        entry = {"required": not prop.get("optional", False)}
         if nested and nested in types and types[nested].get("datatype") and not nested.startswith("cdktn."):
             blocks[name] = {**entry, **block_schema(types, nested)}
         else:
