@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .moto import FAKE_CREDENTIALS, _free_port, _wait_for
+from .moto import FAKE_CREDENTIALS, _free_port, _wait_for, stop
 from .moto_fixes import apply_fixes, wsgi_with_request_context
 
 REGION = "us-east-1"
@@ -113,12 +113,7 @@ def running(directory: Path, with_http: bool = False) -> Iterator[TlsMoto]:
             _wait_for(http_port, process)
         yield TlsMoto(f"https://127.0.0.1:{port}", None if http_port is None else f"http://127.0.0.1:{http_port}", directory / "ca.pem")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def main(argv: list[str] | None = None) -> int:
