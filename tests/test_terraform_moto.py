@@ -329,3 +329,42 @@ def test_destroy_leaves_only_the_layer_versions(complete: Root, promoted: dict[s
     layers = {layer["LayerName"] for layer in lam.list_layers()["Layers"]}
     assert {"mlayer-complete-deps", "mlayer-complete-model-MyModel"} <= layers
     assert len(lam.list_layer_versions(LayerName="mlayer-complete-model-MyModel")["LayerVersions"]) >= 3
+
+
+def test_arns_created_in_the_same_configuration_plan(tree: Path, provider_env) -> None:
+    """create_* booleans, not `count` on an ARN or name: a caller may pass what it creates alongside
+    (unknown until apply) as the sink stream and the access-log bucket. Before, this plan failed with
+    "Invalid count argument" (modules/sink, modules/artifact_bucket)."""
+    root = tree / "examples" / "caller"
+    root.mkdir()
+    (root / "main.tf").write_text(
+        'provider "aws" {\n'
+        '  region                      = "us-east-1"\n'
+        '  skip_credentials_validation = true\n'
+        '  skip_metadata_api_check     = true\n'
+        '  s3_use_path_style           = true\n'
+        f'  endpoints {{\n    kinesis = "{provider_env.endpoint}"\n    s3 = "{provider_env.endpoint}"\n    sts = "{provider_env.endpoint}"\n'
+        f'    lambda = "{provider_env.endpoint}"\n    iam = "{provider_env.endpoint}"\n    sqs = "{provider_env.endpoint}"\n    logs = "{provider_env.endpoint}"\n  }}\n'
+        '}\n'
+        'resource "aws_kinesis_stream" "out" {\n  name = "caller-out"\n  stream_mode_details {\n    stream_mode = "ON_DEMAND"\n  }\n}\n'
+        'resource "aws_s3_bucket" "logs" {\n  bucket_prefix = "caller-logs-"\n}\n'
+        'module "mlayer" {\n'
+        '  source                            = "../.."\n'
+        '  name_prefix                       = "caller"\n'
+        '  manifest_path                     = "../../dist/manifest.json"\n'
+        '  model_name                        = "MyModel"\n'
+        f'  model_version                     = "{STABLE}"\n'
+        '  sink                              = "kinesis"\n'
+        '  sink_create_kinesis_stream        = false\n'
+        '  sink_kinesis_stream_arn           = aws_kinesis_stream.out.arn\n'
+        '  artifact_bucket_access_logging    = true\n'
+        '  artifact_bucket_access_log_bucket = aws_s3_bucket.logs.id\n'
+        '}\n'
+    )
+    init_or_skip(root)
+    plan_file = root / "caller.tfplan"
+    must(tf("plan", ["-input=false", f"-out={plan_file}"], root))
+    summary = summarize_plan(json.loads(must(tf("show", ["-json", str(plan_file)], root)).stdout))
+    created = summary.addresses("create")
+    assert "module.mlayer.module.artifact_bucket.aws_s3_bucket_logging.this[0]" in created
+    assert not [a for a in created if a.startswith("module.mlayer.module.sink.aws_kinesis_stream")]
