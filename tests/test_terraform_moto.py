@@ -171,7 +171,7 @@ def check_sink(moto, outputs: dict[str, Any], sink: str) -> None:
 # --- validate (every example) ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("example", ["dev", "prod"])  # complete: applied below
+@pytest.mark.parametrize("example", ["prod"])  # complete: applied below; dev: applied by test_terraform_deployed.py
 def test_terraform_validate(tree: Path, example: str) -> None:
     root = tree / "examples" / example
     init_or_skip(root)
@@ -301,7 +301,7 @@ def test_canary_abort_sends_everything_to_the_stable_model_now_with_the_kinesis_
     check_sink(complete.moto, canary_aborted, "kinesis")
     now = served(complete.moto, canary_aborted)
     assert now["version"] == "5" and now["weights"] == {} and now["model"] == {"5": STABLE}
-    assert canary_aborted["canary_function_version"] is None
+    assert canary_aborted.get("canary_function_version") is None  # `terraform output` leaves null outputs out
 
 
 @pytest.fixture(scope="module")
