@@ -63,7 +63,7 @@ def readme_moto_path() -> str:
     """The sh block under the marker in README.md."""
     text = (REPO / "README.md").read_text()
     block = text.split(README_MARKER, 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
-    assert "mlayer deploy --env dev --auto-approve" in block and "127.0.0.1:5000" in block
+    assert "mlayer deploy --env dev --auto-approve --var sink=s3" in block and "127.0.0.1:5000" in block
     return block
 
 
@@ -73,8 +73,6 @@ def deployed(dev_project: Path, deps_build) -> Iterator[tuple[subprocess.Complet
     port = free_port()
     script = readme_moto_path().replace("127.0.0.1:5000", f"127.0.0.1:{port}").replace("--port 5000", f"--port {port}")
     script = script.replace(".venv/bin/", f"{Path(sys.executable).parent}/")
-    # The sink is dev's one knob the round trip needs: predictions must land somewhere to be counted.
-    script = script.replace("--auto-approve --var", "--auto-approve --var sink=s3 --var")
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     if Path(env.get("TF_CLI_CONFIG_FILE", "/")).parent.name == CLI_CONFIG_DIR:
         env.pop("TF_CLI_CONFIG_FILE")  # the session's config: let deploy find the mirror itself, as a user's shell would
