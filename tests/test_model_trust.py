@@ -279,3 +279,22 @@ def test_build_model_refuses_a_swapped_hostile_file(demo_artifacts: Path, hostil
     assert code == 2 and len(err.splitlines()) == 1
     assert "MyModel.joblib refused by mlayer build model: it imports posix.system" in err, err
     assert not (markers / "joblib_payload_in_state.joblib.MARKER").exists()
+
+
+def test_a_trusted_hostile_model_is_contained_at_build(demo_artifacts: Path, hostile, tmp_path: Path, fresh_cache: Path, capsys) -> None:
+    """The user trusts posix.system (--trust): the allow-list lets it through, the sandbox contains it.
+
+    The payload runs inside the build's check (the control test shows this very file runs it under
+    joblib.load), but the host is read-only there, so the marker on the host never appears. The
+    estimator around it still loads, so the build passes: trusting a global is the user's decision.
+    """
+    files, markers = hostile
+    root = tmp_path / "registry"
+    args = ["model", "add", "--name", "Evil", "--version", "v1", "--artifacts-root", str(root), "--trust", "posix.system"]
+    assert main([*args, str(files["joblib_payload_in_state.joblib"])]) == 0
+    assert not (markers / "joblib_payload_in_state.joblib.MARKER").exists()  # model add never unpickles
+    capsys.readouterr()
+    code = main(["build", "model", "--name", "Evil", "--version", "v1", "--artifacts-root", str(root),
+                 "--requirements", str(DEFAULT_REQUIREMENTS), "--dist", str(tmp_path / "dist")])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert not (markers / "joblib_payload_in_state.joblib.MARKER").exists()

@@ -1,8 +1,9 @@
 """`build_model_layer`: a registered model version -> a checked, deterministic model layer zip.
 
 Steps: read and validate metadata.json -> check its library versions against the deps layer's
-(compat) -> verify every file's sha256 -> load it and run its samples in the runtime's Python with
-only the deps layer (verify; cached) -> zip the files and metadata.json under model/ (so Lambda
+(compat) -> verify every file's sha256 -> scan every pickle against the allow-list (allowlist) ->
+run the handler's own load_model + self_test in the runtime's Python with only the deps layer,
+contained (verify; cached) -> reuse the zip in dist_dir only if its bytes are the ones recorded -> zip the files and metadata.json under model/ (so Lambda
 sees /opt/model/) with zipper.write_zip, named model-<name>-<version>-<sha12>.zip where sha12
 addresses the zip's content (every entry's name and sha256).
 """
@@ -105,8 +106,9 @@ def publish_zip(zip_path: Path, entries: list[tuple[str, Path]], digest: str) ->
     return False, written
 
 
-def build_model_layer(name: str, version: str, deps: Any, artifacts_root: Path, dist_dir: Path) -> ModelBuild:
-    """Check NAME/VERSION against the deps layer and write its model layer zip into dist_dir."""
+def build_model_layer(name: str, version: str, deps: Any, artifacts_root: Path, dist_dir: Path,
+                      function_dir: Path = Path("function")) -> ModelBuild:  # fmt: skip
+    """Check NAME/VERSION against the deps layer (with function_dir's own start-up) and write its model layer zip into dist_dir."""
     started = time.perf_counter()
     model_dir = registered_dir(Path(artifacts_root), name, version)
     metadata = load_metadata(model_dir)
@@ -117,7 +119,7 @@ def build_model_layer(name: str, version: str, deps: Any, artifacts_root: Path, 
     check_pickles(model_dir, metadata)
     checked = time.perf_counter()
 
-    verification = verify_model(model_dir, metadata, deps)
+    verification = verify_model(model_dir, metadata, deps, Path(function_dir))
     if verification.status != "passed":
         warnings.append(f"{name}/{version}: load and samples check {verification.status}")
         _warn(warnings[-1])
