@@ -27,7 +27,7 @@ from ..zipper import write_zip
 from .allowlist import check_trusted
 from .compat import check_compatibility
 from .metadata import METADATA_NAME
-from .pickle_scan import scan_pickle
+from .skops_scan import scan_model_file
 from .registry import load_metadata, model_dir as registered_dir
 from .verify import Verification, verify_model
 
@@ -76,7 +76,7 @@ def check_pickles(model_dir: Path, metadata: dict[str, Any]) -> None:
     """Scan every file again against the allow-list plus what metadata.json says was trusted, before anything unpickles it."""
     for entry in metadata["files"]:
         path = model_dir / entry["file"]
-        check_trusted(str(path), scan_pickle(path), metadata.get("trusted", []), stage="mlayer build model")
+        check_trusted(str(path), scan_model_file(path), metadata.get("trusted", []), stage="mlayer build model")
 
 
 def layer_entries(model_dir: Path, metadata: dict[str, Any]) -> list[tuple[str, Path]]:
@@ -117,6 +117,12 @@ def build_model_layer(name: str, version: str, deps: Any, artifacts_root: Path, 
         _warn(warning)
     verify_hashes(model_dir, metadata)
     check_pickles(model_dir, metadata)
+    skops_files = [e["file"] for e in metadata["files"] if e["file"].lower().endswith(".skops")]
+    if skops_files and "skops" not in deps.packages:
+        raise MlayerError(
+            f"{model_dir / skops_files[0]} is a .skops file but the deps layer has no skops, which the handler loads it with: "
+            "add skops==0.16.0 and its dependencies (prettytable==3.18.0, wcwidth==0.9.4, packaging==26.4) to the requirements file"
+        )
     checked = time.perf_counter()
 
     verification = verify_model(model_dir, metadata, deps, Path(function_dir))

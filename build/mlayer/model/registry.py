@@ -22,12 +22,13 @@ from ..hashing import sha256_file
 from .allowlist import check_trusted, validate_trust
 from .metadata import FILE_NAME_RE, METADATA_NAME, SCHEMA_VERSION, read_metadata
 from .naming import NAME_RE, VERSION_RE, validate_name, validate_version, version_sort_key
-from .pickle_scan import PickleScan, scan_pickle
+from .pickle_scan import PickleScan
+from .skops_scan import scan_model_file
 from .provenance import resolve_pickled_with
 from .roles import assign_roles, check_loadable_on_lambda
 from .samples import load_samples, validate_samples
 
-MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle")
+MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle", ".skops")
 
 
 class ModelRef(NamedTuple):
@@ -150,7 +151,7 @@ def add_model(
     started = time.perf_counter()
     scans: dict[str, PickleScan] = {}
     for path in paths:
-        scan = scan_pickle(path)
+        scan = scan_model_file(path)
         check_loadable_on_lambda(path.name, scan)
         check_trusted(str(path), scan, trusted)
         scans[path.name] = scan
