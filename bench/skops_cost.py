@@ -40,7 +40,8 @@ def _init_ms(deps, model_dir: Path, repeats: int) -> float:
     return round(statistics.median(times), 1)
 
 
-def _to_skops(deps, source: Path, out: Path) -> list[Path]:
+def to_skops(deps, source: Path, out: Path) -> list[Path]:
+    """The three joblib files in `source` re-saved as .skops (deflated) by the deps layer's own skops."""
     out.mkdir(parents=True, exist_ok=True)
     code = (
         "import joblib, zipfile\nfrom skops.io import dump\n"
@@ -65,7 +66,7 @@ def measure(work: Path, repeats: int) -> dict:
     for scale in ("demo", "seed"):
         joblib_dir = train_demo(with_skops, work / f"reg-{scale}", scale=scale)
         samples = json.loads((joblib_dir / "metadata.json").read_text())["samples"]
-        skops_dir = add_model("MyModel", "skops", _to_skops(with_skops, joblib_dir, work / f"skops-{scale}"), work / f"reg-{scale}", samples=samples)
+        skops_dir = add_model("MyModel", "skops", to_skops(with_skops, joblib_dir, work / f"skops-{scale}"), work / f"reg-{scale}", samples=samples)
         result["models"][scale] = {
             "files_bytes": {
                 "joblib": sum((joblib_dir / f"{n}.joblib").stat().st_size for n in FILES),

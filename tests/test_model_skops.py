@@ -7,20 +7,22 @@ it would add 7.3 MB unzipped to every layer for an optional format); built for r
 from __future__ import annotations
 
 import json
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from conftest import DEFAULT_REQUIREMENTS, DEMO_MODEL_NAME, DEMO_MODEL_VERSION
+from conftest import DEFAULT_REQUIREMENTS, DEMO_MODEL_NAME, DEMO_MODEL_VERSION, REPO
 from mlayer.cli import main
 from mlayer.deps.layer import build_deps_layer
 from mlayer.errors import MlayerError
-from mlayer.isolated import run_isolated
 from mlayer.model.build import build_model_layer
 
-SKOPS_PINS = "skops==0.16.0\nprettytable==3.18.0\nwcwidth==0.9.4\npackaging==26.4\n"
-FILES = ["PreProc1_MyModel", "PreProc2_MyModel", "MyModel"]
+if str(REPO) not in sys.path:  # `pytest` run without `python -m`
+    sys.path.insert(0, str(REPO))
+from bench.skops_cost import FILES, SKOPS_PINS, to_skops  # noqa: E402
+
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +38,7 @@ def skops_files(skops_deps, demo_artifacts: Path, tmp_path_factory) -> Path:
     """The demo model's three files converted to .skops by the layer's own skops."""
     out = tmp_path_factory.mktemp("skops-files")
     source = demo_artifacts / DEMO_MODEL_NAME / DEMO_MODEL_VERSION
-    code = (
-        "import joblib, zipfile\nfrom skops.io import dump\n"
-        f"for name in {FILES!r}:\n"
-        f"    dump(joblib.load({str(source)!r} + '/' + name + '.joblib'), {str(out)!r} + '/' + name + '.skops', compression=zipfile.ZIP_DEFLATED)\n"
-    )
-    proc = run_isolated(skops_deps.interpreter, [skops_deps.python_dir], code)
-    assert proc.returncode == 0, proc.stderr
+    to_skops(skops_deps, source, out)
     samples = json.loads((source / "metadata.json").read_text())["samples"]
     (out / "samples.json").write_text(json.dumps(samples))
     return out

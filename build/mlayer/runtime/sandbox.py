@@ -56,15 +56,20 @@ def readonly_mounts() -> ReadOnlyMounts:
     with tempfile.TemporaryDirectory(prefix="mlayer-ro-probe-") as probe:
         command = [unshare, "--mount", "--propagation", "private", SHELL, "-c", _SHIM + "", "probe", "", "1", probe,
                    SHELL, "-c", 'touch "$0/written" 2>/dev/null && exit 3; exit 0', probe]
-        try:
-            proc = subprocess.run(command, capture_output=True, text=True, timeout=10)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return ReadOnlyMounts(False, f"unshare failed ({exc})")
-        if proc.returncode == 3 or Path(probe, "written").exists():
-            return ReadOnlyMounts(False, "a read-only bind mount did not stop writes")
-        if proc.returncode != 0:
-            detail = (proc.stderr.strip().splitlines() or ["no error output"])[-1]
-            return ReadOnlyMounts(False, f"no private mount namespace for the worker ({detail})")
+        return _probe(command, Path(probe, "written"), "a read-only bind mount did not stop writes", "no private mount namespace for the worker")
+
+
+def _probe(command: list[str], written: Path, leaked: str, unavailable: str, timeout: float = 20) -> ReadOnlyMounts:
+    """Run a probe that exits 3 (or leaves `written`) when a write got through, non-zero when the namespaces failed."""
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return ReadOnlyMounts(False, f"unshare failed ({exc})")
+    if proc.returncode == 3 or written.exists():
+        return ReadOnlyMounts(False, leaked)
+    if proc.returncode != 0:
+        detail = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+        return ReadOnlyMounts(False, f"{unavailable} ({detail})")
     return ReadOnlyMounts(True, "")
 
 
@@ -134,13 +139,4 @@ def containment() -> ReadOnlyMounts:
         scratch.mkdir()
         script = 'touch "$0/outside" 2>/dev/null && exit 3; touch "$1/inside" || exit 4; exit 0'
         command = contained_command([SHELL, "-c", script, probe, str(scratch)], scratch)
-        try:
-            proc = subprocess.run(command, capture_output=True, text=True, timeout=20)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return ReadOnlyMounts(False, f"unshare failed ({exc})")
-        if proc.returncode == 3 or Path(probe, "outside").exists():
-            return ReadOnlyMounts(False, "a read-only remount did not stop writes")
-        if proc.returncode != 0:
-            detail = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
-            return ReadOnlyMounts(False, f"no private mount/network/pid namespaces here ({detail})")
-    return ReadOnlyMounts(True, "")
+        return _probe(command, Path(probe, "outside"), "a read-only remount did not stop writes", "no private mount/network/pid namespaces here")
