@@ -95,3 +95,12 @@ def test_children_die_with_the_check(tmp_path: Path) -> None:
     assert proc.returncode == 0
     leftovers = subprocess.run(["pgrep", "-f", "^sleep 317.25$"], capture_output=True, text=True).stdout.split()
     assert leftovers == []
+
+
+def test_host_processes_are_invisible(tmp_path: Path) -> None:
+    """Its own /proc: the host's processes (and their environments) cannot be listed or read."""
+    code = "import os\nprint(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))"
+    proc = run_contained(code, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    pids = ast.literal_eval(proc.stdout)
+    assert os.getpid() not in pids and len(pids) <= 5, pids

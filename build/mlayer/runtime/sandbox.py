@@ -123,7 +123,7 @@ def contained_command(argv: Sequence[str], scratch: Path, limits: Limits = Limit
         f"--nofile={limits.open_files}", f"--nproc={limits.processes}", "--core=0",
     ]  # fmt: skip
     return [
-        unshare, *user, "--mount", "--propagation", "private", "--net", "--pid", "--fork", "--kill-child",
+        unshare, *user, "--mount", "--propagation", "private", "--net", "--pid", "--fork", "--kill-child", "--mount-proc",
         SHELL, "-c", _CONTAIN_SHIM, "mlayer-sandbox", str(scratch), str(limits.scratch_bytes),
         prlimit, *rlimits, "--", *argv,
     ]  # fmt: skip
