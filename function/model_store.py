@@ -142,13 +142,31 @@ def _version_warnings(metadata: dict[str, Any]) -> list[str]:
     ]
 
 
-def _load(path: str) -> tuple[Any, list[str]]:
+def _load_skops(path: str, trusted: list[str]) -> Any:
+    """A .skops file: only types skops trusts by default or metadata.json lists as trusted (mlayer model add audited them)."""
+    try:
+        from skops.io import get_untrusted_types, load
+    except ImportError:
+        raise ModelInitError(f"model file {path} is a .skops file but the deps layer has no skops: add skops to its requirements") from None
+    untrusted = get_untrusted_types(file=path)
+    refused = [name for name in untrusted if name not in trusted]
+    if refused:
+        raise ModelInitError(
+            f"model file {path} holds types neither skops nor metadata.json trusts ({', '.join(refused[:3])}): "
+            "register it again with `mlayer model add --trust MODULE.NAME` if you audited them"
+        )
+    return load(path, trusted=untrusted)
+
+
+def _load(path: str, trusted: list[str] | None = None) -> tuple[Any, list[str]]:
     import joblib  # deferred: importing numpy is pointless if verification fails
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            obj = joblib.load(path)
+            obj = _load_skops(path, trusted or []) if path.endswith(".skops") else joblib.load(path)
+        except ModelInitError:
+            raise
         except Exception as exc:  # any unpickling failure is fatal for this environment
             raise ModelInitError(f"model file {path} could not be loaded: {type(exc).__name__}: {exc}") from exc
     for warning in caught:
@@ -182,8 +200,9 @@ def load_model(model_dir: str, expect_name: str | None = None, expect_version: s
 
     notes: list[str] = []
     objects: list[Any] = []
+    trusted = [t for t in metadata.get("trusted") or [] if isinstance(t, str)]
     for path in paths:
-        obj, caught = _load(path)
+        obj, caught = _load(path, trusted)
         objects.append(obj)
         notes.extend(caught)
     if kind == "steps":

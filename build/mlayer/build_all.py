@@ -58,7 +58,8 @@ def build_all(
         Path(requirements), dist_dir, runtime=runtime, architecture=architecture,
         backend=backend, image=image, slim=slim, bytecode=bytecode,
     )
-    model_builds = [build_model_layer(name, version, deps, Path(artifacts_root), dist_dir) for name, version in chosen]
+    model_builds = [build_model_layer(name, version, deps, Path(artifacts_root), dist_dir, Path(function_dir))
+                    for name, version in chosen]
     function = build_function_zip(Path(function_dir), dist_dir)
 
     manifest = empty_manifest()

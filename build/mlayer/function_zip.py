@@ -22,9 +22,10 @@ EXCLUDED = ("__pycache__/*", "*/__pycache__/*", "*.pyc", "*.pyo", "tests/*", "te
 class FunctionBuild:
     zip_path: Path
     files: tuple[str, ...]
+    sha256: str
 
     def manifest_entry(self, base_dir: Path) -> dict[str, Any]:
-        return artifact_entry(self.zip_path, base_dir, handler=HANDLER, files=list(self.files))
+        return artifact_entry(self.zip_path, base_dir, expected_sha256=self.sha256, handler=HANDLER, files=list(self.files))
 
 
 def function_entries(function_dir: Path) -> list[tuple[str, Path]]:
@@ -47,6 +48,7 @@ def build_function_zip(function_dir: Path, dist_dir: Path) -> FunctionBuild:
     entries = function_entries(function_dir)
     dist_dir = Path(dist_dir)
     staging = write_zip(entries, dist_dir / f".function-staging-{os.getpid()}.zip")
-    final = dist_dir / f"function-{sha256_file(staging)[:12]}.zip"
+    digest = sha256_file(staging)
+    final = dist_dir / f"function-{digest[:12]}.zip"
     staging.replace(final)
-    return FunctionBuild(final, tuple(sorted(name for name, _ in entries)))
+    return FunctionBuild(final, tuple(sorted(name for name, _ in entries)), digest)

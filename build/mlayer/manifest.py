@@ -31,8 +31,14 @@ DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # zipped, for a direct (non-S3) upload
 MANIFEST_NAME = "manifest.json"
 
 
-def artifact_entry(zip_path: Path, base_dir: Path, **extra: Any) -> dict[str, Any]:
+def artifact_entry(zip_path: Path, base_dir: Path, *, expected_sha256: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The manifest's record of one zip, refusing one whose bytes are not what its build produced."""
     digest = sha256_file(zip_path)
+    if expected_sha256 is not None and digest != expected_sha256:
+        raise MlayerError(
+            f"{zip_path} changed after it was built (sha256 {digest[:12]}, built as {expected_sha256[:12]}): "
+            "something else writes into this dist directory; stop it and run `mlayer build all` again"
+        )
     zipped = zip_path.stat().st_size
     return {
         "file": zip_path.resolve().relative_to(base_dir.resolve()).as_posix(),

@@ -79,6 +79,8 @@ def _register_model(targets: argparse._SubParsersAction) -> None:
     model.add_argument("--name", required=True)
     model.add_argument("--version", required=True)
     model.add_argument("--artifacts-root", type=Path, default=Path("model_artifacts"), metavar="DIR")
+    model.add_argument("--function-dir", type=Path, default=Path("function"), metavar="DIR",
+                       help="the handler whose start-up checks the model (default: function)")  # fmt: skip
     _add_layer_options(model)
     model.add_argument("--json", action="store_true", help="print the model's manifest entry as JSON")
     model.set_defaults(func=run_model)
@@ -88,7 +90,7 @@ def run_model(args: argparse.Namespace) -> int:
     from ..model.build import build_model_layer
 
     deps = _build_deps(args)
-    built = build_model_layer(args.name, args.version, deps, args.artifacts_root, args.dist)
+    built = build_model_layer(args.name, args.version, deps, args.artifacts_root, args.dist, args.function_dir)
     entry = built.manifest_entry(args.dist)
     print(json.dumps(entry, indent=2) if args.json else f"model {args.name}/{args.version}: {built.zip_path} ({entry['zipped_bytes']:,} bytes zipped, {entry['unzipped_bytes']:,} unzipped)")
     return 0

@@ -32,6 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--numpy-version", metavar="X.Y.Z", help="numpy the files were pickled with (pickles do not record it)")
     add.add_argument("--scipy-version", metavar="X.Y.Z", help="scipy the files were pickled with")
     add.add_argument("--python-version", metavar="3.X", help="Python the files were pickled with")
+    add.add_argument(
+        "--trust", action="append", default=[], metavar="MODULE.NAME",
+        help="also allow this global in the pickles (repeatable; e.g. your own tokenizer); recorded in metadata.json",
+    )  # fmt: skip
     add.set_defaults(func=run_add)
 
     listing = actions.add_parser("list", help="list registered model versions")
@@ -62,6 +66,7 @@ def run_add(args: argparse.Namespace) -> int:
         args.artifacts_root,
         samples=args.samples,
         pickled_with_overrides={key: value for key, value in overrides.items() if value},
+        trust=args.trust,
     )
     print(path)
     return 0

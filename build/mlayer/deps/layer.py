@@ -32,7 +32,7 @@ from ..runtimes import Runtime, find_interpreter, get_runtime, host_can_run, mac
 from ..zipper import zip_tree
 from . import bytecode as bytecode_mod
 from . import elfcheck, importcheck, installed, slim as slim_mod
-from .pip_backend import install_with_pip, pip_version
+from .pip_backend import WHEELS_ONLY, install_with_pip, pip_version
 from .progress import Progress
 from .requirements import Requirements, parse_requirements
 
@@ -41,8 +41,13 @@ CACHE_KIND = "deps"
 STAGE = "stage"
 LAYER_ZIP = "layer.zip"
 BUILD_JSON = "build.json"
-# Modules whose code shapes the layer's bytes: a change to any of them is a new cache key.
-_OUTPUT_SHAPING_MODULES = ("layer.py", "slim.py", "bytecode.py", "pip_backend.py", "requirements.py")
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # mlayer/
+# Modules whose code shapes the layer's bytes (paths relative to the mlayer package): a change to
+# any of them is a new cache key. zipper: compression and timestamps; runtimes: glibc -> wheel tags.
+_OUTPUT_SHAPING_MODULES = (
+    "deps/layer.py", "deps/slim.py", "deps/bytecode.py", "deps/pip_backend.py", "deps/requirements.py",
+    "deps/installed.py", "zipper.py", "runtimes.py", "fsutil.py",
+)  # fmt: skip
 
 
 @dataclass
@@ -80,15 +85,15 @@ class DepsBuild:
             packages=dict(self.packages),
             bytecode=self.bytecode,
             sizes=dict(self.sizes),
+            expected_sha256=self.sha256,
         )
 
 
 def _source_digest(backend: str) -> str:
-    here = Path(__file__).parent
-    names = list(_OUTPUT_SHAPING_MODULES) + (["docker_backend.py", "container_engine.py"] if backend == "docker" else [])
+    names = list(_OUTPUT_SHAPING_MODULES) + (["deps/docker_backend.py", "deps/container_engine.py"] if backend == "docker" else [])
     digest = hashlib.sha256()
     for name in names:
-        path = here / name
+        path = PACKAGE_DIR / name
         digest.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b"") + b"\0")
     return digest.hexdigest()
 
@@ -135,11 +140,13 @@ def _validate_options(runtime_name: str, architecture: str, backend: str, image:
     return runtime
 
 
-def _pinned_requirements_text(requirements: Requirements) -> str:
+def _pinned_requirements_text(requirements: Requirements, backend: str) -> str:
     """What pip installs from: the parsed pins without comments, so the cache key is exactly pip's input."""
     lines = list(requirements.options)
     for pin in sorted(requirements.pins, key=lambda p: (p.name, p.line_no)):
         lines.append(" ".join([pin.text, *(f"--hash={h}" for h in pin.hashes)]))
+    if backend == "pip":  # last, so it wins over anything before it (pip applies a file's options in order)
+        lines.append(WHEELS_ONLY)
     return "\n".join(lines) + "\n"
 
 
@@ -165,7 +172,7 @@ def _build_into(work: Path, requirements: Requirements, runtime: Runtime, archit
     python_dir = work / STAGE / "python"
     python_dir.mkdir(parents=True)
     pinned_file = work / "requirements.txt"
-    pinned_file.write_text(_pinned_requirements_text(requirements))
+    pinned_file.write_text(_pinned_requirements_text(requirements, backend))
 
     where = "in a container" if backend == "docker" else "with pip"
     with progress.step("install", f"Installing {len(requirements.pins)} pinned requirements for {runtime.name}/{architecture} {where}"):
@@ -174,12 +181,8 @@ def _build_into(work: Path, requirements: Requirements, runtime: Runtime, archit
     installed.check_closure(packages, requirements, runtime, architecture)
 
     sizes: dict[str, int] = {}
-    with progress.step("measure_raw", "Measuring the raw install"):
+    with progress.step("measure_raw", "Measuring the raw install"):  # from file sizes: zipping it only to report a size cost seconds
         sizes["raw_unzipped_bytes"], sizes["raw_files"] = tree_size(python_dir)
-        raw_zip = work / "raw.zip"
-        zip_tree(work / STAGE, raw_zip)
-        sizes["raw_zipped_bytes"] = raw_zip.stat().st_size
-        raw_zip.unlink()
 
     with progress.step("slim", "Slimming" if slim else "Removing host-specific files"):
         report = slim_mod.slim_layer(python_dir, architecture, slim=slim)
@@ -235,7 +238,7 @@ def _import_check(python: Path | None, python_dir: Path, runtime: Runtime, archi
 def _publish(cached_zip: Path, dist_dir: Path, runtime: Runtime, architecture: str, sha256: str) -> Path:
     """Copy the cached zip into dist_dir under a content-addressed name (atomically)."""
     dest = Path(dist_dir) / f"deps-{runtime.name}-{architecture}-{sha256[:12]}.zip"
-    if dest.exists() and dest.stat().st_size == cached_zip.stat().st_size:
+    if dest.is_file() and sha256_file(dest) == sha256:  # a same-size corrupt copy is replaced, never trusted
         return dest
     with atomic_path(dest) as tmp:
         shutil.copyfile(cached_zip, tmp)
@@ -254,6 +257,27 @@ def _load_cached(entry: Path) -> dict[str, Any] | None:
     return record
 
 
+def layer_cache_key(parsed: Requirements, target: Runtime, architecture: str, backend: str, image: str | None,
+                    slim: bool, compile_pyc: bool, interpreter: Path | None) -> str:  # fmt: skip
+    """Everything that decides the layer's bytes: inputs, tools, the runtime's mapping, and the shaping source."""
+    return cache_key(
+        CACHE_KIND,
+        requirements=parsed.canonical(),
+        runtime=target.name,
+        runtime_mapping={"python": target.python_version, "glibc": list(target.glibc), "tags": target.platform_tags(architecture)},
+        architecture=architecture,
+        backend=backend,
+        image=image,
+        image_id=_docker_backend().image_identity(target, architecture, image) if backend == "docker" else None,
+        slim=slim,
+        bytecode=compile_pyc,
+        interpreter_version=bytecode_mod.interpreter_version(interpreter) if compile_pyc and backend == "pip" and interpreter else None,
+        pip=pip_version() if backend == "pip" else None,
+        strip=_strip_version(architecture) if slim else None,
+        code=_source_digest(backend),
+    )
+
+
 def build_deps_layer(
     requirements: Path,
     dist_dir: Path,
@@ -269,6 +293,7 @@ def build_deps_layer(
     """Build (or fetch from the cache) the dependencies layer and put its zip in dist_dir."""
     target = _validate_options(runtime, architecture, backend, image)
     parsed = parse_requirements(Path(requirements))
+    parsed.check_not_empty_for(target, architecture)
     progress = progress or Progress()
 
     interpreter = find_interpreter(target.python_version)
@@ -278,21 +303,7 @@ def build_deps_layer(
             f"no Python {target.python_version} interpreter found: building without .pyc (slower cold starts); "
             f"install it (pyenv install {target.python_version}) or set MLAYER_PYTHON_{target.python_version.replace('.', '_')}"
         )
-    key = cache_key(
-        CACHE_KIND,
-        requirements=parsed.canonical(),
-        runtime=target.name,
-        architecture=architecture,
-        backend=backend,
-        image=image,
-        image_id=_docker_backend().image_identity(target, architecture, image) if backend == "docker" else None,
-        slim=slim,
-        bytecode=compile_pyc,
-        interpreter_version=bytecode_mod.interpreter_version(interpreter) if compile_pyc and backend == "pip" and interpreter else None,
-        pip=pip_version() if backend == "pip" else None,
-        strip=_strip_version(architecture) if slim else None,
-        code=_source_digest(backend),
-    )
+    key = layer_cache_key(parsed, target, architecture, backend, image, slim, compile_pyc, interpreter)
     entry = cache_dir(CACHE_KIND, key)
     with _key_lock(key):
         record = _load_cached(entry)

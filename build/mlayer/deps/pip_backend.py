@@ -16,6 +16,7 @@ from pathlib import Path
 from ..errors import MlayerError
 from ..runtimes import Runtime
 
+WHEELS_ONLY = "--only-binary :all:"
 _NO_MATCH = re.compile(r"No matching distribution found for ([^\s;]+)")
 _NO_VERSION = re.compile(r"Could not find a version that satisfies the requirement ([^\s;]+)")
 _NETWORK = ("NewConnectionError", "ConnectTimeout", "ReadTimeout", "Temporary failure in name resolution",

@@ -2,7 +2,10 @@
 
 A layer is only reproducible if pip has no choice to make: every line must be `name==version`
 (with optional extras, environment markers and `--hash=sha256:...`). Ranges, bare names, URLs,
-editables and nested `-r`/`-c` files are rejected with the file:line and the fix.
+editables and nested `-r`/`-c` files are rejected with the file:line and the fix. Option lines
+are limited to index options (`--index-url`, `--extra-index-url`, `--find-links`, `--no-index`),
+one per line; the pip backend appends `--only-binary :all:` after them, so no file can turn
+source builds back on.
 """
 
 from __future__ import annotations
@@ -18,8 +21,12 @@ from packaging.utils import canonicalize_name
 from ..errors import MlayerError
 from ..runtimes import Runtime, machine_for
 
-# Options pip honours inside a requirements file that do not weaken pinning: pass them through.
-_PASSTHROUGH_OPTIONS = ("--index-url", "-i", "--extra-index-url", "--find-links", "-f", "--no-index", "--prefer-binary")
+# The only options a layer requirements file may carry (one per line): where wheels come from.
+# Anything else (--no-binary, --trusted-host, --pre, -r, ...) could change what pip builds or trusts.
+_VALUED_OPTIONS = {"--index-url": "--index-url", "-i": "--index-url", "--extra-index-url": "--extra-index-url",
+                   "--find-links": "--find-links", "-f": "--find-links"}  # fmt: skip
+_FLAG_OPTIONS = ("--no-index",)
+_ALLOWED_OPTIONS = ", ".join([*_VALUED_OPTIONS, *_FLAG_OPTIONS, "--hash (after a pin)"])
 _HASH_OPTION = re.compile(r"--hash[=\s]+(\S+)")
 _PIN_FIX = "pin it exactly as `name==version` (see `pip freeze`)"
 
@@ -53,6 +60,15 @@ class Requirements:
 
     def pinned_versions(self, runtime: Runtime, architecture: str) -> dict[str, str]:
         return {p.name: p.version for p in self.pins if p.applies_to(runtime, architecture)}
+
+    def check_not_empty_for(self, runtime: Runtime, architecture: str) -> None:
+        """MlayerError when the markers leave nothing to install on this runtime: an empty layer is a mistake."""
+        if not self.pinned_versions(runtime, architecture):
+            first = self.pins[0]
+            raise MlayerError(
+                f"{self.path}:{first.line_no}: every requirement's environment marker excludes {runtime.name}/{architecture} "
+                f"(e.g. {first.name}: {first.marker}), so the layer would be empty: fix the markers or pass the right --runtime"
+            )
 
 
 def target_environment(runtime: Runtime, architecture: str) -> dict[str, str]:
@@ -101,7 +117,10 @@ def _parse_pin(where: str, number: int, line: str) -> Pin:
         raise MlayerError(f"{where}: editable requirement {spec!r} is not reproducible: {_PIN_FIX}")
     if spec.startswith("-"):
         option = spec.split()[0].split("=")[0]
-        raise MlayerError(f"{where}: option {option} is not supported in a layer requirements file: inline the pins it would add, each as name==version")
+        raise MlayerError(
+            f"{where}: option {option} is not supported in a layer requirements file (allowed: {_ALLOWED_OPTIONS}): "
+            "inline the pins it would add, each as name==version"
+        )
     try:
         req = Requirement(spec)
     except InvalidRequirement as exc:
@@ -123,14 +142,30 @@ def _parse_pin(where: str, number: int, line: str) -> Pin:
     )
 
 
+def _parse_option(where: str, line: str) -> str | None:
+    """The option line in canonical form (`--index-url URL`), None if the line is not an option, or MlayerError."""
+    if not line.startswith("-") or line.startswith(("-e", "--editable", "--hash")):
+        return None
+    tokens = line.replace("=", " ", 1).split() if line.startswith("--") else line.split()
+    name = tokens[0]
+    if name in _FLAG_OPTIONS and len(tokens) == 1:
+        return name
+    if name in _VALUED_OPTIONS and len(tokens) == 2:
+        return f"{_VALUED_OPTIONS[name]} {tokens[1]}"
+    if name in _VALUED_OPTIONS or name in _FLAG_OPTIONS:
+        raise MlayerError(f"{where}: {line!r} must hold {name} alone (one option, and its value, per line): split the line")
+    return None  # _parse_pin names the unsupported option
+
+
 def parse_requirements_text(text: str, path: Path) -> Requirements:
     pins: list[Pin] = []
     options: list[str] = []
     seen: dict[str, Pin] = {}
     for number, line in _logical_lines(text):
         where = f"{path}:{number}"
-        if line.startswith(_PASSTHROUGH_OPTIONS):
-            options.append(" ".join(line.split()))
+        option = _parse_option(where, line)
+        if option is not None:
+            options.append(option)
             continue
         pin = _parse_pin(where, number, line)
         previous = seen.get(pin.name)

@@ -30,7 +30,7 @@ RUNTIME_TEST_FILES: dict[str, str] = {
 # redistributes these packages and their vendored libraries: BSD/MIT/GPL-with-exception
 # licenses require the notice to travel with the binaries) and SBOMs (vulnerability
 # scanners read them to know which vendored libraries are inside).
-DIST_INFO_KEEP_FILES = {"METADATA", "entry_points.txt", "top_level.txt"}
+DIST_INFO_KEEP_FILES = {"METADATA", "WHEEL", "entry_points.txt", "top_level.txt"}  # WHEEL: the tags pip chose
 DIST_INFO_KEEP_DIRS = {"licenses", "sboms"}
 LICENSE_PREFIXES = ("LICENSE", "LICENCE", "COPYING", "NOTICE", "AUTHORS")
 
@@ -89,8 +89,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "dist-info",
-        "RECORD/INSTALLER/REQUESTED/WHEEL describe pip's install (RECORD would list files we removed); "
-        "METADATA, entry_points.txt, top_level.txt, licenses and SBOMs stay",
+        "RECORD/INSTALLER/REQUESTED describe pip's install (RECORD would list files we removed); "
+        "METADATA, WHEEL (which wheel tags were chosen), entry_points.txt, top_level.txt, licenses and SBOMs stay",
         _is_trimmed_dist_info,
     ),
 )

@@ -51,7 +51,7 @@ def summary_text(build: DepsBuild, cwd: Path | None = None) -> str:
         f"  target    {build.runtime.name} ({build.runtime.os_name}, glibc {build.runtime.glibc[0]}.{build.runtime.glibc[1]}) "
         f"{build.architecture}, backend {build.backend}",
         f"  packages  {packages}",
-        f"  raw       {mb(sizes['raw_unzipped_bytes'])} unzipped, {mb(sizes['raw_zipped_bytes'])} zipped (pip install --target, no .pyc)",
+        f"  raw       {mb(sizes['raw_unzipped_bytes'])} unzipped (pip install --target, no .pyc)",
         f"  layer     {mb(sizes['unzipped_bytes'])} unzipped, {mb(sizes['zipped_bytes'])} zipped, {sizes['files']} files"
         + (f", .pyc {mb(sizes['pyc_bytes'])}" if build.bytecode else ", no .pyc"),
     ]

@@ -1,94 +1,48 @@
-"""Load a model and run its samples. Runs INSIDE the target interpreter with only the deps layer on sys.path.
+"""Run the Lambda handler's own model start-up. Runs INSIDE the target interpreter, contained.
 
-Run by path (mlayer.model.verify), never imported by mlayer. Does what the Lambda handler does:
-joblib.load every file, apply the preprocessors' transform() in file order, then the estimator's
-predict() (or the pipeline's predict()). Reads on stdin:
-    {"model_dir", "kind", "files": [{"file", "role"}], "samples": null | {"inputs", "expected"}}
-prints one JSON line: {"ok": true, "predictions", "timings", "warnings"} or
-{"ok": false, "stage": "import|load|version|transform|predict", "file", "error"}.
+Run by path (mlayer.model.verify), never imported by mlayer. sys.path holds only the deps layer;
+this script puts the function directory first, as Lambda does (/var/task before /opt/python),
+then calls function/model_store.load_model and function/predictor.self_test: the same code, the
+same integrity checks and the same rule for comparing samples as the handler's INIT. Reads on stdin:
+    {"function_dir", "model_dir", "name", "version"}
+prints one JSON line: {"ok": true, "samples", "warnings", "timings"} or {"ok": false, "stage", "error"}.
 """
 
 import json
-import os
 import sys
 import time
-import warnings
-
-
-def _describe(exc):
-    text = str(exc).strip().splitlines()
-    return type(exc).__name__ + (": " + text[0][:300] if text else "")
-
-
-def _fail(stage, file, error):
-    print(json.dumps({"ok": False, "stage": stage, "file": file, "error": error}))
-    return 0
-
-
-def _jsonable(values):
-    values = values.tolist() if hasattr(values, "tolist") else list(values)
-    return json.loads(json.dumps(values, default=str))
 
 
 def main():
     request = json.load(sys.stdin)
+    sys.path.insert(0, request["function_dir"])
     started = time.perf_counter()
+    stage = "import"
     try:
-        import joblib
-    except Exception as exc:
-        return _fail("import", None, _describe(exc))
-    imported = time.perf_counter()
-    notes = []
-    steps = []
-    for entry in request["files"]:
-        path = os.path.join(request["model_dir"], entry["file"])
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                obj = joblib.load(path)
-            except BaseException as exc:  # a pickle can raise anything, SystemExit included
-                return _fail("load", entry["file"], _describe(exc))
-        for warning in caught:
-            if warning.category.__name__ == "InconsistentVersionWarning":
-                return _fail("version", entry["file"], str(warning.message).splitlines()[0])
-            message = "%s: %s" % (warning.category.__name__, str(warning.message).splitlines()[0][:200])
-            if message not in notes:
-                notes.append(message)
-        steps.append((entry["file"], entry["role"], obj))
-    loaded = time.perf_counter()
+        from model_store import load_model
+        from predictor import self_test
 
-    *preprocessors, (final_file, _, final) = steps
-    for file, _, obj in preprocessors:
-        if not hasattr(obj, "transform"):
-            return _fail("transform", file, "%s has no transform(), so it cannot be a preprocessor" % type(obj).__name__)
-    if not hasattr(final, "predict"):
-        return _fail("predict", final_file, "%s has no predict(), so it cannot be the estimator" % type(final).__name__)
-
-    predictions = None
-    samples = request.get("samples")
-    if samples:
-        data = samples["inputs"]
-        for file, _, obj in preprocessors:
-            try:
-                data = obj.transform(data)
-            except Exception as exc:
-                return _fail("transform", file, _describe(exc))
-        try:
-            predictions = _jsonable(final.predict(data))
-        except Exception as exc:
-            return _fail("predict", final_file, _describe(exc))
-    predicted = time.perf_counter()
+        stage = "load"
+        model = load_model(request["model_dir"], request["name"], request["version"])
+        loaded = time.perf_counter()
+        stage = "self-test"
+        samples = self_test(model)
+    except BaseException as exc:  # a pickle can raise anything, SystemExit included
+        text = (str(exc).strip().splitlines() or [""])[0][:600]
+        own = type(exc).__name__ == "ModelInitError"  # the handler's own message names the file and the problem
+        print(json.dumps({"ok": False, "stage": stage, "error": text if own else type(exc).__name__ + (": " + text if text else "")}))
+        return
     print(json.dumps({
         "ok": True,
-        "predictions": predictions,
-        "warnings": notes,
+        "samples": samples,
+        "warnings": model.warnings,
         "timings": {
-            "import_joblib_seconds": round(imported - started, 3),
-            "load_seconds": round(loaded - imported, 3),
-            "predict_seconds": round(predicted - loaded, 4),
+            "verify_ms": round(model.verify_ms, 2),
+            "load_ms": round(model.load_ms, 2),
+            "init_seconds": round(loaded - started, 3),
+            "self_test_seconds": round(time.perf_counter() - loaded, 4),
         },
     }))  # fmt: skip
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,30 +1,38 @@
 """`build_model_layer`: a registered model version -> a checked, deterministic model layer zip.
 
 Steps: read and validate metadata.json -> check its library versions against the deps layer's
-(compat) -> verify every file's sha256 -> load it and run its samples in the runtime's Python with
-only the deps layer (verify; cached) -> zip the files and metadata.json under model/ (so Lambda
+(compat) -> verify every file's sha256 -> scan every pickle against the allow-list (allowlist) ->
+run the handler's own load_model + self_test in the runtime's Python with only the deps layer,
+contained (verify; cached) -> reuse the zip in dist_dir only if its bytes are the ones recorded -> zip the files and metadata.json under model/ (so Lambda
 sees /opt/model/) with zipper.write_zip, named model-<name>-<version>-<sha12>.zip where sha12
 addresses the zip's content (every entry's name and sha256).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import zipper
+from ..cache import cache_dir, cache_key
 from ..errors import MlayerError
+from ..fsutil import write_json_atomic
 from ..hashing import sha256_file, sha256_json
 from ..manifest import artifact_entry
 from ..zipper import write_zip
+from .allowlist import check_trusted
 from .compat import check_compatibility
 from .metadata import METADATA_NAME
+from .skops_scan import scan_model_file
 from .registry import load_metadata, model_dir as registered_dir
 from .verify import Verification, verify_model
 
 LAYER_PREFIX = "model"  # /opt/model on Lambda
+ZIP_CACHE_KIND = "model-zip"  # content digest -> the sha256 of the zip written for it
 
 
 @dataclass
@@ -36,6 +44,7 @@ class ModelBuild:
     model_dir: Path
     verification: Verification
     cache_hit: bool  # verification came from the cache and the zip was already in dist_dir
+    zip_sha256: str
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -44,7 +53,7 @@ class ModelBuild:
         return {entry["file"]: entry["sha256"] for entry in self.metadata["files"]}
 
     def manifest_entry(self, base_dir: Path) -> dict[str, Any]:
-        return artifact_entry(self.zip_path, base_dir, name=self.name, version=self.version, files=self.files)
+        return artifact_entry(self.zip_path, base_dir, expected_sha256=self.zip_sha256, name=self.name, version=self.version, files=self.files)
 
 
 def _warn(message: str) -> None:
@@ -63,6 +72,13 @@ def verify_hashes(model_dir: Path, metadata: dict[str, Any]) -> None:
             )
 
 
+def check_pickles(model_dir: Path, metadata: dict[str, Any]) -> None:
+    """Scan every file again against the allow-list plus what metadata.json says was trusted, before anything unpickles it."""
+    for entry in metadata["files"]:
+        path = model_dir / entry["file"]
+        check_trusted(str(path), scan_model_file(path), metadata.get("trusted", []), stage="mlayer build model")
+
+
 def layer_entries(model_dir: Path, metadata: dict[str, Any]) -> list[tuple[str, Path]]:
     names = [entry["file"] for entry in metadata["files"]] + [METADATA_NAME]
     return [(f"{LAYER_PREFIX}/{name}", model_dir / name) for name in names]
@@ -75,8 +91,24 @@ def content_digest(model_dir: Path, metadata: dict[str, Any]) -> str:
     return sha256_json({f"{LAYER_PREFIX}/{name}": digest for name, digest in digests.items()})
 
 
-def build_model_layer(name: str, version: str, deps: Any, artifacts_root: Path, dist_dir: Path) -> ModelBuild:
-    """Check NAME/VERSION against the deps layer and write its model layer zip into dist_dir."""
+def publish_zip(zip_path: Path, entries: list[tuple[str, Path]], digest: str) -> tuple[bool, str]:
+    """(reused, sha256): an existing zip is reused only if its bytes are those the cache recorded for this content."""
+    record_path = cache_dir(ZIP_CACHE_KIND, cache_key(ZIP_CACHE_KIND, content=digest, zipper=sha256_file(Path(zipper.__file__)))) / "zip.json"
+    try:
+        recorded = json.loads(record_path.read_text())["sha256"]
+    except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError):
+        recorded = None
+    if recorded and zip_path.is_file() and sha256_file(zip_path) == recorded:
+        return True, recorded
+    write_zip(entries, zip_path)  # deterministic and atomic: replaces a corrupt or swapped file
+    written = sha256_file(zip_path)
+    write_json_atomic(record_path, {"sha256": written})
+    return False, written
+
+
+def build_model_layer(name: str, version: str, deps: Any, artifacts_root: Path, dist_dir: Path,
+                      function_dir: Path = Path("function")) -> ModelBuild:  # fmt: skip
+    """Check NAME/VERSION against the deps layer (with function_dir's own start-up) and write its model layer zip into dist_dir."""
     started = time.perf_counter()
     model_dir = registered_dir(Path(artifacts_root), name, version)
     metadata = load_metadata(model_dir)
@@ -84,9 +116,16 @@ def build_model_layer(name: str, version: str, deps: Any, artifacts_root: Path, 
     for warning in warnings:
         _warn(warning)
     verify_hashes(model_dir, metadata)
+    check_pickles(model_dir, metadata)
+    skops_files = [e["file"] for e in metadata["files"] if e["file"].lower().endswith(".skops")]
+    if skops_files and "skops" not in deps.packages:
+        raise MlayerError(
+            f"{model_dir / skops_files[0]} is a .skops file but the deps layer has no skops, which the handler loads it with: "
+            "add skops==0.16.0 and its dependencies (prettytable==3.18.0, wcwidth==0.9.4, packaging==26.4) to the requirements file"
+        )
     checked = time.perf_counter()
 
-    verification = verify_model(model_dir, metadata, deps)
+    verification = verify_model(model_dir, metadata, deps, Path(function_dir))
     if verification.status != "passed":
         warnings.append(f"{name}/{version}: load and samples check {verification.status}")
         _warn(warnings[-1])
@@ -97,10 +136,9 @@ def build_model_layer(name: str, version: str, deps: Any, artifacts_root: Path, 
             _warn(warning)
     verified = time.perf_counter()
 
-    zip_path = Path(dist_dir) / f"model-{name}-{version}-{content_digest(model_dir, metadata)[:12]}.zip"
-    zip_existed = zip_path.is_file()
-    if not zip_existed:  # content-addressed and written atomically: an existing file is this content
-        write_zip(layer_entries(model_dir, metadata), zip_path)
+    digest = content_digest(model_dir, metadata)
+    zip_path = Path(dist_dir) / f"model-{name}-{version}-{digest[:12]}.zip"
+    zip_existed, zip_sha256 = publish_zip(zip_path, layer_entries(model_dir, metadata), digest)
     done = time.perf_counter()
     return ModelBuild(
         name=name,
@@ -110,6 +148,7 @@ def build_model_layer(name: str, version: str, deps: Any, artifacts_root: Path, 
         model_dir=model_dir,
         verification=verification,
         cache_hit=verification.cache_hit and zip_existed,
+        zip_sha256=zip_sha256,
         warnings=warnings + verification.warnings,
         timings={
             "check_seconds": round(checked - started, 3),

@@ -11,6 +11,7 @@ Schema (version 1, docs/ARCHITECTURE.md):
       "created": "2026-11-25T12:00:00Z",
       "samples": null | {"inputs": [...], "expected": [...]},
       "metrics": {"accuracy": 0.93, ...}            (optional)
+      "trusted": ["mypkg.tokenize", ...]           (optional: globals beyond the allow-list, from --trust)
     }
 `kind` "steps": every file but the last is a preprocessor (applied in file order with transform()),
 the last is the estimator (predict()). "pipeline": one file, role "pipeline" (predict()).
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MlayerError
+from .allowlist import TRUST_RE
 from .naming import validate_name, validate_version
 from .samples import validate_samples
 
@@ -93,6 +95,9 @@ def validate_metadata(data: Any, path: Path) -> dict[str, Any]:
         raise _fail(path, f"samples: {exc}") from None
     if data.get("metrics") is not None and not isinstance(data["metrics"], dict):
         raise _fail(path, "'metrics' must be an object or null")
+    trusted = data.get("trusted", [])
+    if not isinstance(trusted, list) or not all(isinstance(t, str) and TRUST_RE.match(t) for t in trusted):
+        raise _fail(path, "'trusted' must be a list of MODULE.NAME strings")
     return data
 
 

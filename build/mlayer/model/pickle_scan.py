@@ -73,6 +73,7 @@ class PickleScan:
     pipeline_steps: list[str] | None = None  # step classes, when the top level is a Pipeline
     arrays: int = 0  # joblib-wrapped numpy arrays skipped
     trailing_bytes: bool = False  # data after the pickle's STOP (joblib never writes any)
+    unsafe_calls: list[str] = field(default_factory=list)  # calls/BUILDs whose target is not a named global's instance
 
     @property
     def sklearn_version(self) -> str | None:
@@ -153,6 +154,8 @@ class _Walker:
             elif module in _compat_pickle.IMPORT_MAPPING:
                 module = _compat_pickle.IMPORT_MAPPING[module]
         found = Global(module, name)
+        if "." in name:  # protocol 4 resolves it by attribute walk: an allowed module could lead anywhere
+            self.scan.unsafe_calls.append(f"it names {name!r} inside {module}, an attribute path rather than a global")
         self.scan.globals.add(found.dotted)
         return found
 
@@ -182,13 +185,22 @@ class _Walker:
             self._skip(pad[0])
         self._skip(math.prod(shape) * itemsize)
 
+    def _target(self, opcode: str, func: Any) -> Any:
+        """Record a call whose callable is not a named global: the allow-list could not vouch for it."""
+        if not isinstance(func, Global):
+            self.scan.unsafe_calls.append(f"its {opcode} calls a {class_name(func)} object instead of a named class")
+        return func
+
     def _call(self, func: Any, args: Any) -> Instance:
+        self._target("REDUCE", func)
         if isinstance(func, Global) and func.module == "copyreg" and isinstance(args, tuple) and args:
             if func.name in ("_reconstructor", "__newobj__", "__newobj_ex__"):
-                return Instance(args[0], args[1:])
+                return Instance(self._target("REDUCE", args[0]), args[1:])
         return Instance(func, args)
 
     def _build(self, obj: Any, state: Any) -> Any:
+        if isinstance(obj, Global):  # BUILD on a class sets attributes on it: monkeypatching, not loading
+            self.scan.unsafe_calls.append(f"its BUILD sets state on the class {obj.dotted} itself")
         if not isinstance(obj, Instance):
             return obj
         obj.state = state
@@ -295,14 +307,14 @@ class _Walker:
                 stack.append(self._call(stack.pop(), args))
             elif name == "NEWOBJ":
                 args = stack.pop()
-                stack.append(Instance(stack.pop(), args))
+                stack.append(Instance(self._target(name, stack.pop()), args))
             elif name == "NEWOBJ_EX":
                 stack.pop()  # kwargs
                 args = stack.pop()
-                stack.append(Instance(stack.pop(), args))
+                stack.append(Instance(self._target(name, stack.pop()), args))
             elif name == "OBJ":
                 items = pop_mark()
-                stack.append(Instance(items[0], tuple(items[1:])))
+                stack.append(Instance(self._target(name, items[0]), tuple(items[1:])))
             elif name == "BUILD":
                 state = stack.pop()
                 stack[-1] = self._build(stack[-1], state)

@@ -19,14 +19,16 @@ from typing import Any, NamedTuple
 from ..errors import MlayerError
 from ..fsutil import atomic_dir, write_json_atomic
 from ..hashing import sha256_file
+from .allowlist import check_trusted, validate_trust
 from .metadata import FILE_NAME_RE, METADATA_NAME, SCHEMA_VERSION, read_metadata
 from .naming import NAME_RE, VERSION_RE, validate_name, validate_version, version_sort_key
-from .pickle_scan import PickleScan, scan_pickle
+from .pickle_scan import PickleScan
+from .skops_scan import scan_model_file
 from .provenance import resolve_pickled_with
 from .roles import assign_roles, check_loadable_on_lambda
 from .samples import load_samples, validate_samples
 
-MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle")
+MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle", ".skops")
 
 
 class ModelRef(NamedTuple):
@@ -136,16 +138,22 @@ def add_model(
     *,
     override_source: str = "flag",
     metrics: Mapping[str, Any] | None = None,
+    trust: Sequence[str] = (),
 ) -> Path:
-    """Register files (preprocessors in application order, then the estimator; or one Pipeline)."""
+    """Register files (preprocessors in application order, then the estimator; or one Pipeline).
+
+    `trust`: globals beyond the allow-list (allowlist.py) that the user vouches for; recorded in metadata.json.
+    """
     validate_name(name)
     validate_version(version)
+    trusted = validate_trust(trust)
     paths = _check_inputs(files)
     started = time.perf_counter()
     scans: dict[str, PickleScan] = {}
     for path in paths:
-        scan = scan_pickle(path)
+        scan = scan_model_file(path)
         check_loadable_on_lambda(path.name, scan)
+        check_trusted(str(path), scan, trusted)
         scans[path.name] = scan
     kind, roles = assign_roles([p.name for p in paths], list(scans.values()))
     if samples is None:
@@ -184,6 +192,8 @@ def add_model(
     }
     if metrics is not None:
         metadata["metrics"] = dict(metrics)
+    if trusted:
+        metadata["trusted"] = trusted
     with atomic_dir(dest) as tmp:
         os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; a registry is shared (and committed)
         for path, entry in zip(paths, file_entries):

@@ -1,16 +1,18 @@
-"""Prove a registered model works with a deps layer: load it and run its samples, as Lambda would.
+"""Prove a registered model works with a deps layer by running the handler's own start-up on it.
 
-Runs _verify_script.py in an interpreter of the runtime's Python version with ONLY the deps layer
-on sys.path. A pass is cached under ~/.cache/mlayer/model-verify/<key>, the key covering
-metadata.json's bytes (so every file's sha256 and the samples), the deps layer's identity (its
-content-addressed zip name and packages), the interpreter and the script itself: an unchanged
-rebuild does not start Python at all.
+Runs _verify_script.py, which calls function/'s load_model and self_test, in an interpreter of
+the runtime's Python version with ONLY the deps layer and function/ on sys.path, contained
+(runtime/sandbox.py: no network, read-only host, scratch tmpfs, empty environment, memory/CPU
+limits): "the build passed" means "INIT will pass". A pass is cached under
+~/.cache/mlayer/model-verify/<key>, the key covering metadata.json's bytes (so every file's sha256
+and the samples), the deps layer's identity (its content-addressed zip name and packages), the
+interpreter, the script and the handler's files: an unchanged rebuild does not start Python at all.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,19 +23,21 @@ from ..cache import cache_dir, cache_key
 from ..errors import MlayerError
 from ..fsutil import write_json_atomic
 from ..hashing import sha256_file
+from ..runtime.sandbox import Limits, containment
 from ..runtimes import find_interpreter, host_can_run
 from .metadata import METADATA_NAME
 from .scriptrun import HERE, run_script
 
 CACHE_KIND = "model-verify"
 RESULT_NAME = "verified.json"
+VERIFY_LIMITS = Limits()  # 2 GiB address space, 120 s CPU, 64 MiB scratch (runtime/sandbox.py)
+# The handler's own start-up (function/), run by _verify_script.py: a change to any of them is a new check.
+HANDLER_FILES = ("model_store.py", "predictor.py")
 _STAGE_FIX = {
-    "import": "the deps layer cannot import joblib: add joblib==X to the requirements file",
-    "load": "make sure every module the pickle needs is in the deps layer (add it to the requirements file) "
-    "and that the file was saved with joblib.dump, then register it again",
-    "version": "retrain with the layer's scikit-learn, or pin the layer to the version the model was pickled with",
-    "transform": "check that the preprocessors are listed in the order they are applied and accept the sample inputs",
-    "predict": "check that the estimator is listed last and accepts the preprocessors' output",
+    "import": "check --function-dir (it must hold the handler's model_store.py and predictor.py)",
+    "load": "make sure every module the pickle needs is in the deps layer and that its libraries match pickled_with, "
+    "then register the files again (or retrain with the layer's versions)",
+    "self-test": "retrain with the layer's versions, or register the model again with samples produced by it",
 }
 
 
@@ -46,37 +50,6 @@ class Verification:
     warnings: list[str] = field(default_factory=list)
 
 
-def _same(expected: Any, got: Any) -> bool:
-    if isinstance(expected, bool) or isinstance(got, bool):
-        return expected == got
-    if isinstance(expected, (int, float)) and isinstance(got, (int, float)):
-        return math.isclose(expected, got, rel_tol=1e-6, abs_tol=1e-9)
-    if isinstance(expected, list) and isinstance(got, list):
-        return len(expected) == len(got) and all(_same(a, b) for a, b in zip(expected, got))
-    return expected == got
-
-
-def compare_predictions(model: str, samples: Mapping[str, list[Any]], predictions: list[Any]) -> None:
-    """MlayerError naming how many samples disagree and the first one."""
-    inputs, expected = samples["inputs"], samples["expected"]
-    if len(predictions) != len(expected):
-        raise MlayerError(
-            f"{model}: predict() returned {len(predictions)} outputs for {len(inputs)} sample inputs: "
-            "check that the preprocessors take one row per input"
-        )
-    wrong = [i for i, (want, got) in enumerate(zip(expected, predictions)) if not _same(want, got)]
-    if wrong:
-        first = wrong[0]
-        shown = json.dumps(inputs[first])
-        shown = shown if len(shown) <= 80 else shown[:77] + "..."
-        raise MlayerError(
-            f"{model}: {len(wrong)} of {len(expected)} samples disagree with metadata.json's expected outputs "
-            f"(first: #{first} {shown} expected {json.dumps(expected[first])}, got {json.dumps(predictions[first])}): "
-            "the files do not behave as registered with this layer's libraries; retrain with the layer's versions, "
-            "or register the model again with samples produced by it"
-        )
-
-
 def _deps_identity(deps: Any, python: Path) -> dict[str, Any]:
     return {
         "zip": Path(deps.zip_path).name,  # content-addressed: the layer's sha256 is in the name
@@ -87,8 +60,8 @@ def _deps_identity(deps: Any, python: Path) -> dict[str, Any]:
     }
 
 
-def verify_model(model_dir: Path, metadata: Mapping[str, Any], deps: Any) -> Verification:
-    """Load the model in the runtime's Python with only the deps layer, and check the samples."""
+def verify_model(model_dir: Path, metadata: Mapping[str, Any], deps: Any, function_dir: Path) -> Verification:
+    """Run the handler's load_model + self_test on this model with only the deps layer, contained."""
     model = f"{metadata['name']}/{metadata['version']}"
     if not host_can_run(deps.architecture):
         return Verification(f"skipped: this host cannot run {deps.architecture} code, so {model} was not loaded against the layer")
@@ -99,11 +72,20 @@ def verify_model(model_dir: Path, metadata: Mapping[str, Any], deps: Any) -> Ver
             f"skipped: no Python {version} interpreter on this host, so {model} was not loaded against the layer "
             f"(the handler still checks it at INIT); install it (pyenv install {version}) or set MLAYER_PYTHON_{version.replace('.', '_')}"
         )
+    function_dir = Path(function_dir).resolve()
+    missing = [name for name in HANDLER_FILES if not (function_dir / name).is_file()]
+    if missing:
+        raise MlayerError(f"{function_dir / missing[0]} not found: pass --function-dir pointing at the handler's source (function/)")
+    sandbox = containment()
+    if not sandbox.available:  # never unpickle uncontained: skip, loudly
+        return Verification(f"skipped: {model} was not loaded because this host cannot sandbox it ({sandbox.reason}); the handler still checks it at INIT")
     key = cache_key(
         CACHE_KIND,
         metadata=sha256_file(Path(model_dir) / METADATA_NAME),
         deps=_deps_identity(deps, Path(python)),
         script=sha256_file(HERE / "_verify_script.py"),
+        handler={name: sha256_file(function_dir / name) for name in HANDLER_FILES},
+        limits=dataclasses.asdict(VERIFY_LIMITS),
     )
     record_path = cache_dir(CACHE_KIND, key) / RESULT_NAME
     try:
@@ -112,31 +94,24 @@ def verify_model(model_dir: Path, metadata: Mapping[str, Any], deps: Any) -> Ver
     except (FileNotFoundError, json.JSONDecodeError, KeyError):
         pass
 
-    samples = metadata.get("samples")
     started = time.perf_counter()
     result = run_script(
         Path(python),
         [Path(deps.python_dir)],
         "_verify_script.py",
-        {
-            "model_dir": str(Path(model_dir).resolve()),
-            "kind": metadata["kind"],
-            "files": [{"file": e["file"], "role": e["role"]} for e in metadata["files"]],
-            "samples": samples,
-        },
-        what=f"loading {model}",
+        {"function_dir": str(function_dir), "model_dir": str(Path(model_dir).resolve()), "name": metadata["name"], "version": metadata["version"]},
+        what=f"the handler's start-up on {model}",
         fix="check the deps layer and the model files",
+        timeout=VERIFY_LIMITS.cpu_seconds * 2,
+        limits=VERIFY_LIMITS,
     )
     if not result["ok"]:
-        culprit = f"{Path(model_dir) / result['file']}" if result.get("file") else model
-        verb = {"load": "failed to load", "version": "was pickled by another scikit-learn"}.get(result["stage"], f"failed in {result['stage']}()")
         raise MlayerError(
-            f"{culprit} {verb} in Python {deps.runtime.python_version} with only the deps layer ({result['error']}): {_STAGE_FIX[result['stage']]}"
+            f"{model} fails the handler's start-up ({result['stage']}) in Python {deps.runtime.python_version} with only the deps layer "
+            f"({result['error']}): {_STAGE_FIX.get(result['stage'], _STAGE_FIX['load'])}"
         )
-    if samples:
-        compare_predictions(model, samples, result["predictions"])
     timings = {**result["timings"], "wall_seconds": round(time.perf_counter() - started, 3)}
     warnings = [f"{model}: {w}" for w in result["warnings"]]
-    verification = Verification("passed", samples=len(samples["inputs"]) if samples else 0, timings=timings, warnings=warnings)
+    verification = Verification("passed", samples=result["samples"], timings=timings, warnings=warnings)
     write_json_atomic(record_path, {"samples": verification.samples, "timings": timings, "warnings": warnings})
     return verification
