@@ -73,8 +73,8 @@ variable "model_name" {
   type        = string
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", var.model_name))
-    error_message = "model_name must be 1-64 letters, digits, dots, hyphens or underscores, starting with a letter or digit."
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9_-]{0,63}$", var.model_name))
+    error_message = "model_name must be 1-64 letters, digits, hyphens or underscores, starting with a letter (it becomes part of a Lambda layer name, which allows no dots); the same rule as `mlayer model add`."
   }
 }
 
@@ -84,7 +84,7 @@ variable "model_version" {
 
   validation {
     condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", var.model_version))
-    error_message = "model_version must be 1-64 letters, digits, dots, hyphens or underscores, starting with a letter or digit (e.g. 20190104v1)."
+    error_message = "model_version must be 1-64 letters, digits, dots, hyphens or underscores, starting with a letter or digit (e.g. 20190104v1); the same rule as `mlayer model add`."
   }
 }
 

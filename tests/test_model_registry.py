@@ -155,11 +155,13 @@ def test_readd_different_content_is_an_error(seed_files: list[Path], tmp_path: P
     [
         ("My Model", "v1", r"model name 'My Model' must start with a letter and use only letters, digits, '_' and '-'"),
         ("1model", "v1", r"model name '1model' must start with a letter"),
-        ("m" * 41, "v1", r"is 41 characters, the limit is 40"),
-        ("MyModel", "1.2.0", r"model version '1\.2\.0' contains '\.', which a Lambda layer name cannot hold: use the date style 20190104v1"),
+        ("m" * 65, "v1", r"is 65 characters, the limit is 64"),
+        ("My.Model", "v1", r"model name 'My.Model' must start with a letter .* \(a Lambda layer name allows nothing else\)"),
+        ("MyModel\n", "v1", r"model name 'MyModel\\n' must start with a letter"),
         ("MyModel", "-v1", r"model version '-v1' must start with a letter or digit"),
         ("MyModel", "v/1", r"model version 'v/1' must start with a letter or digit and use only"),
-        ("MyModel", "v" * 33, r"is 33 characters, the limit is 32"),
+        ("MyModel", "v" * 65, r"is 65 characters, the limit is 64"),
+        ("MyModel", "v1\n", r"model version 'v1\\n' must start with a letter or digit"),
     ],
 )
 def test_bad_name_or_version_cli(seed_files: list[Path], tmp_path: Path, capsys, name: str, version: str, message: str) -> None:

@@ -20,7 +20,7 @@ from ..errors import MlayerError
 from ..fsutil import atomic_dir, write_json_atomic
 from ..hashing import sha256_file
 from .metadata import FILE_NAME_RE, METADATA_NAME, SCHEMA_VERSION, read_metadata
-from .naming import NAME_RE, VERSION_RE, validate_name, validate_version, version_sort_key
+from .naming import is_valid_name, is_valid_version, validate_name, validate_version, version_sort_key
 from .pickle_scan import PickleScan, scan_pickle
 from .provenance import resolve_pickled_with
 from .roles import assign_roles, check_loadable_on_lambda
@@ -74,9 +74,9 @@ def list_models(artifacts_root: Path) -> list[ModelRef]:
     refs = [
         ModelRef(name_dir.name, version_dir.name)
         for name_dir in root.iterdir()
-        if name_dir.is_dir() and NAME_RE.match(name_dir.name)
+        if name_dir.is_dir() and is_valid_name(name_dir.name)
         for version_dir in name_dir.iterdir()
-        if version_dir.is_dir() and VERSION_RE.match(version_dir.name)
+        if version_dir.is_dir() and is_valid_version(version_dir.name)
     ]
     return sorted(refs, key=lambda ref: (ref.name.lower(), ref.name, version_sort_key(ref.version)))
 
