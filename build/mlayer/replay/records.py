@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import MlayerError
+from ..inputs import parse_json_text, read_input_text
 
 MAX_DATA_BYTES = 1024 * 1024  # Kinesis: a record's data blob, before base64
 MAX_PARTITION_KEY_CHARS = 256
@@ -57,10 +58,7 @@ def normalize(records: Iterable[bytes | str | tuple[str, bytes] | InputRecord]) 
 
 def _parse_line(line: str, where: str) -> InputRecord:
     fix = 'each line must be a JSON object {"data_b64": "<base64>"} or {"data": "<text>"}, optionally with "partitionKey"'
-    try:
-        document = json.loads(line)
-    except ValueError as exc:
-        raise MlayerError(f"{where} is not JSON ({exc.msg}): {fix}") from None
+    document = parse_json_text(line, where, fix)
     if not isinstance(document, dict) or ("data_b64" in document) == ("data" in document):
         raise MlayerError(f"{where} has neither or both of data_b64 and data: {fix}")
     if "data_b64" in document:
@@ -80,12 +78,8 @@ def _parse_line(line: str, where: str) -> InputRecord:
 
 def read_records_jsonl(path: Path) -> list[InputRecord]:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MlayerError(f"records file {path} does not exist: pass --records FILE.jsonl (one record per line)") from None
-    except UnicodeDecodeError:
-        raise MlayerError(f"records file {path} is not UTF-8 text: write binary records as {{\"data_b64\": ...}} lines") from None
+    fix = 'pass --records FILE.jsonl, one JSON object per line (write binary records as {"data_b64": ...} lines)'
+    text = read_input_text(path, "records file", fix, max_bytes=1 << 40)
     records = []
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():

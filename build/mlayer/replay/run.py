@@ -23,7 +23,7 @@ from .ledger import Ledger
 from .poller import RetryPolicy, ShardPoller
 from .records import InputRecord, normalize
 from .settings import EnvironmentFactory, EnvironmentSettings, as_factory
-from .sinks import SinkReader, SinkSpec, check_invalid_records
+from .sinks import SinkReader, SinkSpec, check_invalid_records, default_invalid_records
 from .summary import ReplaySummary, summarize
 
 MAX_BATCH_SIZE = 10_000  # Kinesis event source mapping
@@ -52,7 +52,7 @@ def replay(
     bisect: bool = True,
     on_failure: Path | None = None,
     sink: SinkSpec | str = "none",
-    invalid_records: str = "report",
+    invalid_records: str | None = None,
     stream_name: str = "mlayer-replay",
     region: str | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -60,10 +60,11 @@ def replay(
     """Replay records through the function; every record ends up written, dead-lettered, sent on, or counted lost.
 
     invalid_records sets the handler's INVALID_RECORDS (report, or dead-letter with an s3 or
-    dynamodb sink); like the sink's settings it reaches the handler only through EnvironmentSettings.
+    dynamodb sink; None: the handler's default, dead-letter where the sink can hold entries); like the sink's settings it reaches the handler only through EnvironmentSettings.
     """
     _check(batch_size, shards, max_retries)
     spec = sink if isinstance(sink, SinkSpec) else SinkSpec(sink)
+    invalid_records = invalid_records or default_invalid_records(spec.kind)
     check_invalid_records(invalid_records, spec.kind)
     inputs = normalize(records)
     if not inputs:

@@ -35,6 +35,12 @@ DEAD_LETTER_SINKS = ("s3", "dynamodb")
 INVALID_FOLDER = "_invalid"  # the handler's s3 sink writes dead-letter entries under <prefix>/_invalid/
 
 
+def default_invalid_records(sink_kind: str) -> str:
+    """As the handler defaults (handler_config.default_invalid_records): dead-letter where the sink can
+    hold the entries, report where it cannot."""
+    return "dead-letter" if sink_kind in DEAD_LETTER_SINKS else "report"
+
+
 def check_invalid_records(policy: str, sink_kind: str) -> None:
     """A policy the handler knows, on a sink that can hold dead-letter entries when it needs one."""
     if policy not in INVALID_RECORDS:
