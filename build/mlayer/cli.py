@@ -18,7 +18,7 @@ from . import __version__
 from .errors import MlayerError
 
 # Each module in mlayer.commands exposes register(subparsers) and sets `func` on its parsers.
-COMMAND_MODULES = ("build", "model", "train_demo", "invoke", "replay", "demo", "deploy")
+COMMAND_MODULES = ("build", "model", "train_demo", "invoke", "replay", "redrive", "demo", "deploy")
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -55,6 +55,9 @@ def _progress(done: int, total: int) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..replay import EnvironmentSettings, SinkSpec, default_invalid_records, read_records_jsonl, replay
 
+    from ..manifest import load_manifest
+
+    load_manifest(args.manifest)  # a bad manifest is refused before the replay writes anything
     sink = SinkSpec(args.sink, directory=args.sink_dir, s3_bucket=args.s3_bucket, s3_prefix=args.s3_prefix, dynamodb_table=args.dynamodb_table)
     records = read_records_jsonl(args.records)
     environment = parse_env(args.env)
