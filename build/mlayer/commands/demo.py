@@ -21,9 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--memory", type=int_in(128, 10240), default=1024, help="function memory in MB, 128-10240 (default 1024, the module's default)")
     parser.add_argument("--full", action="store_true", help="replay every record at batch 1 too (slow: one invocation per record)")
     parser.add_argument("--sink", choices=("s3", "dir"), default="s3", help="s3 on a local moto server (default) or files under dist/demo")
-    parser.add_argument("--invalid-records", choices=("report", "dead-letter"), default="report",
-                        help="the handler's INVALID_RECORDS: report malformed records for Lambda to retry (default, writes "
-                        "dist/report/demo.md) or dead-letter them into the S3 sink (writes dist/report/demo-dead-letter.md)")
+    parser.add_argument("--invalid-records", choices=("report", "dead-letter"), default=None,
+                        help="replay with only this INVALID_RECORDS (writes dist/report/demo-MODE.md); by default both, "
+                        "dead-letter (the handler's default with a sink) and report, side by side in dist/report/demo.md")
     parser.add_argument("--dist", type=output_dir("--dist"), default=Path("dist"))
     parser.set_defaults(func=run)
 
