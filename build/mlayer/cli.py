@@ -16,6 +16,7 @@ from typing import NoReturn
 
 from . import __version__
 from .errors import MlayerError
+from .processes import Terminated, terminate_on_sigterm
 
 # Each module in mlayer.commands exposes register(subparsers) and sets `func` on its parsers.
 COMMAND_MODULES = ("build", "model", "train_demo", "invoke", "replay", "redrive", "demo", "deploy")
@@ -41,13 +42,18 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
+    if argv is None:  # the real command line, not a test calling main(): SIGTERM cleans up like Ctrl-C
+        terminate_on_sigterm()
     try:
         result = args.func(args)
     except MlayerError as exc:
         print(f"mlayer: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Terminated:
+        print("mlayer: terminated (SIGTERM): child processes stopped, staging removed", file=sys.stderr)
+        return Terminated.exit_code
     except KeyboardInterrupt:
-        print("mlayer: interrupted", file=sys.stderr)
+        print("mlayer: interrupted: child processes stopped, staging removed", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and the like: not an error of ours
         sys.stderr.close()
