@@ -75,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
     if summary.sent_to_on_failure and args.on_failure is None:
         print(f"mlayer: warning: {summary.sent_to_on_failure} records exhausted their retries; with no --on-failure "
               "destination Lambda discards them (they are counted, not lost)", file=sys.stderr)
+    if summary.unverified:
+        print(f"mlayer: error: {summary.unknown} records could not be verified: {summary.unverified}; the summary counts only "
+              "what was read back (written), reported and sent to on-failure: check the sink, then replay again", file=sys.stderr)
+        return 1
     if summary.lost:
         print(f"mlayer: error: {summary.lost} records were neither written, dead-lettered nor sent to the on-failure destination "
               f"(first: {', '.join(summary.lost_event_ids[:3])})", file=sys.stderr)

@@ -29,6 +29,7 @@ class DemoRow:
     dead_lettered: int = 0  # INVALID_RECORDS=dead-letter: malformed records kept in the sink, not retried
     sent_to_on_failure: int = 0  # records in batches that exhausted their retries
     mode: str = "report"  # the handler's INVALID_RECORDS in this replay
+    unknown: int = 0  # records the sink could not be read back for
 
     @classmethod
     def from_summary(cls, summary: Any, cost_per_ingest: float, mode: str = "report") -> DemoRow:

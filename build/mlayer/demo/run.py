@@ -160,7 +160,7 @@ def run_demo(settings: DemoSettings) -> Path:
                 row, summary = replay_batch_size(settings, manifest, chosen, batch_size, sink_env, mode)
                 rows.append(row)
                 summaries[f"{mode}/{batch_size}"] = summary
-    bad = [row for row in rows if row.lost or row.written + row.dead_lettered + row.reported_failed < row.sent]
+    bad = [row for row in rows if row.lost or row.unknown or row.written + row.dead_lettered + row.reported_failed < row.sent]
     report_dir = settings.dist / "report"
     stem = f"demo{settings.suffix}"
     cpu_note = "CPU throttled to the memory's vCPU share" if all(s["cpu_throttled"] for s in summaries.values()) else "CPU NOT throttled (faster than Lambda)"

@@ -56,6 +56,7 @@ def check_invalid_records(policy: str, sink_kind: str) -> None:
 class SinkContents:
     copies: Counter[str]  # predictions: copies of each eventID in the final contents
     dead_lettered: set[str]  # eventIDs found as dead-letter entries
+    error: str | None = None  # set when the sink could not be read back in full: what was read is above
 
 
 @dataclass(frozen=True)
@@ -163,14 +164,15 @@ class SinkReader:
         prefix = f"{self.spec.s3_prefix.strip('/')}/" if self.spec.s3_prefix.strip("/") else ""
         invalid_prefix = f"{prefix}{INVALID_FOLDER}/"
         predictions, dead_letters = [], []
+        error = None
         try:
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.spec.s3_bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
                     body = s3.get_object(Bucket=self.spec.s3_bucket, Key=item["Key"])["Body"].read().decode("utf-8")
                     (dead_letters if item["Key"].startswith(invalid_prefix) else predictions).append(body)
-        except Exception as exc:
-            raise MlayerError(f"cannot read back s3://{self.spec.s3_bucket}/{prefix} to account for the records ({exc}): check AWS_ENDPOINT_URL and credentials") from None
-        return SinkContents(_count_lines(predictions, event_ids), set(_count_lines(dead_letters, event_ids)))
+        except Exception as exc:  # the sink died: account for what was read, say what was not
+            error = f"cannot read back s3://{self.spec.s3_bucket}/{prefix} ({type(exc).__name__}: {exc})"
+        return SinkContents(_count_lines(predictions, event_ids), set(_count_lines(dead_letters, event_ids)), error)
 
     def _read_dynamodb(self, event_ids: set[str]) -> SinkContents:
         import boto3
@@ -178,6 +180,7 @@ class SinkReader:
         table = boto3.client("dynamodb")
         found: Counter[str] = Counter()
         dead_lettered: set[str] = set()
+        error = None
         try:
             pages = table.get_paginator("scan").paginate(
                 TableName=self.spec.dynamodb_table, ProjectionExpression="eventID, #status", ExpressionAttributeNames={"#status": "status"}
@@ -191,9 +194,9 @@ class SinkReader:
                         dead_lettered.add(event_id)
                     else:
                         found[event_id] += 1
-        except Exception as exc:
-            raise MlayerError(f"cannot scan DynamoDB table {self.spec.dynamodb_table} to account for the records ({exc}): check AWS_ENDPOINT_URL and credentials") from None
-        return SinkContents(found, dead_lettered)
+        except Exception as exc:  # the sink died: account for what was read, say what was not
+            error = f"cannot scan DynamoDB table {self.spec.dynamodb_table} ({type(exc).__name__}: {exc})"
+        return SinkContents(found, dead_lettered, error)
 
 
 def _count_lines(bodies: Iterable[str], event_ids: set[str]) -> Counter[str]:

@@ -39,6 +39,7 @@ class ReplaySummary:
     sent_to_on_failure: int  # distinct records in discarded batches (the on-failure destination)
     written_and_sent_to_on_failure: int  # e.g. good records after a failing one in an exhausted batch
     lost: int  # sent, but neither written, dead-lettered nor sent to on-failure: must be 0
+    unknown: int  # not found in the sink nor sent on, when the sink could not be read back in full
     duplicates: int  # records with more than one copy in the final sink contents
     duplicate_copies: int  # the extra copies
     reprocessed: int  # records delivered more than once (expected with retries; not duplicates)
@@ -63,7 +64,8 @@ class ReplaySummary:
     cost_usd: float
     on_failure_path: str | None
     wall_s: float
-    lost_event_ids: list[str] = field(default_factory=list)  # a sample, when lost > 0
+    lost_event_ids: list[str] = field(default_factory=list)  # a sample, when lost or unknown > 0
+    unverified: str | None = None  # why some records could not be verified (the sink died), else None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,7 +92,9 @@ def summarize(
     written = {eid for eid in copies if eid in sent}
     dead_lettered = contents.dead_lettered & sent
     accounted = written | dead_lettered | ledger.on_failure
-    lost = [eid for eid in ledger.sent if eid not in accounted]
+    missing = [eid for eid in ledger.sent if eid not in accounted]
+    # With a sink that could not be read back, a record not found may still have been written.
+    lost, unknown = (missing, []) if contents.error is None else ([], missing)
     reports = ledger.reports
     durations = [r.duration_ms for r in reports]
     inits = [r.init_ms for r in reports if r.init_ms is not None]
@@ -109,6 +113,7 @@ def summarize(
         sent_to_on_failure=len(ledger.on_failure),
         written_and_sent_to_on_failure=len(written & ledger.on_failure),
         lost=len(lost),
+        unknown=len(unknown),
         duplicates=sum(1 for eid in written if copies[eid] > 1),
         duplicate_copies=sum(copies[eid] - 1 for eid in written if copies[eid] > 1),
         reprocessed=sum(1 for count in ledger.invoked.values() if count > 1),
@@ -132,7 +137,8 @@ def summarize(
         cost_usd=0.0,
         on_failure_path=on_failure_path,
         wall_s=round(wall_s, 3),
-        lost_event_ids=lost[:_SAMPLE_IDS],
+        lost_event_ids=missing[:_SAMPLE_IDS],
+        unverified=contents.error,
     )
     summary.cost_usd = summary_cost(summary).total_usd
     return summary
