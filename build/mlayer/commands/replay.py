@@ -46,20 +46,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _progress(done: int, total: int) -> None:
-    step = max(1, total // 10)
-    if done == total or done % step == 0:
-        print(f"mlayer: replayed {done:,}/{total:,} batches", file=sys.stderr, flush=True)
+def _progress(done: int, sent: int) -> None:
+    if done in (1, 10) or done % 100 == 0:
+        print(f"mlayer: replayed {done:,} batches ({sent:,} records read)", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..replay import EnvironmentSettings, SinkSpec, default_invalid_records, read_records_jsonl, replay
+    from ..replay import EnvironmentSettings, SinkSpec, default_invalid_records, iter_records_jsonl, replay
 
     from ..manifest import load_manifest
 
     load_manifest(args.manifest)  # a bad manifest is refused before the replay writes anything
     sink = SinkSpec(args.sink, directory=args.sink_dir, s3_bucket=args.s3_bucket, s3_prefix=args.s3_prefix, dynamodb_table=args.dynamodb_table)
-    records = read_records_jsonl(args.records)
+    for _ in iter_records_jsonl(args.records):  # every line checked before anything runs; then streamed again
+        pass
+    records = iter_records_jsonl(args.records)
     environment = parse_env(args.env)
     settings = EnvironmentSettings(
         manifest_path=args.manifest, model_key=args.model, memory_mb=args.memory, timeout_s=args.timeout,
