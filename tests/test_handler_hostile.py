@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from handler_harness import FUNCTION_DIR, HandlerProcess, aws_child_env, handler_for, kinesis_event, seed_payload
-from test_handler_sinks import SHARD, aws_client, scan
+from test_handler_sinks import SHARD, aws_client, create_table, scan
 
 from conftest import DEMO_MODEL_NAME, DEMO_MODEL_VERSION
 
@@ -140,12 +140,7 @@ def test_an_item_dynamodb_refuses_fails_alone_not_its_chunk(deps_build, demo_mod
     """A 300 KB partition key makes a 400 KB+ item: ValidationException for the whole
     BatchWriteItem. Only that record may fail; its 24 chunk neighbours must be written."""
     table = "mlayer-hostile"
-    aws_client("dynamodb", moto_endpoint).create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "eventID", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "eventID", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(moto_endpoint, table)
     event = kinesis_event([seed_payload(texts[i % len(texts)]) for i in range(30)], start=600)
     event["Records"][5]["kinesis"]["partitionKey"] = "k" * 450_000
     seq = sequences(event)

@@ -55,6 +55,16 @@ def aws_client(service: str, endpoint: str) -> Any:
     )
 
 
+def create_table(endpoint: str, table: str) -> None:
+    """A sink table as the Terraform module makes it: hash key eventID (string)."""
+    aws_client("dynamodb", endpoint).create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "eventID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "eventID", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 def mixed_batch(texts: list[str], count: int, bad_index: int, start: int = 0) -> dict[str, Any]:
     """count records from one shard; the one at bad_index is not JSON."""
     payloads = [seed_payload(texts[i % len(texts)]) for i in range(count)]
@@ -130,12 +140,7 @@ def test_s3_sink_writes_one_object_per_run_and_a_checkpoint_retry_overwrites_it(
 # -- DynamoDB ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def dynamodb_handler(deps_build, demo_model_dir, moto_endpoint) -> Iterator[HandlerProcess]:
-    aws_client("dynamodb", moto_endpoint).create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "eventID", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "eventID", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(moto_endpoint, TABLE)
     env = {**aws_child_env(moto_endpoint), **REPORT, "SINK": "dynamodb", "SINK_DYNAMODB_TABLE": TABLE}
     handler = started(handler_for(deps_build, demo_model_dir, env, with_boto3=True))
     yield handler
@@ -375,12 +380,7 @@ def test_dynamodb_dead_letters_are_items_with_status_invalid_and_predictions_sta
 ):
     texts, expected = samples
     table = "mlayer-dead-letters"
-    aws_client("dynamodb", moto_endpoint).create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "eventID", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "eventID", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(moto_endpoint, table)
     env = {**aws_child_env(moto_endpoint), **DEAD_LETTER_ENV, "SINK": "dynamodb", "SINK_DYNAMODB_TABLE": table}
     event, bad = poisoned_batch(texts, start=6000)
 

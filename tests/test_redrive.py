@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from handler_harness import aws_child_env, handler_for, kinesis_event, kinesis_record, seed_payload
 from mlayer.cli import main
-from test_handler_sinks import aws_client, scan
+from test_handler_sinks import aws_client, create_table, scan
 
 from conftest import DEMO_MODEL_NAME, DEMO_MODEL_VERSION
 
@@ -33,10 +33,7 @@ def create_sink(kind: str, endpoint: str) -> None:
     if kind == "s3":
         aws_client("s3", endpoint).create_bucket(Bucket="mlayer-redrive")
     else:
-        aws_client("dynamodb", endpoint).create_table(
-            TableName="mlayer-redrive", KeySchema=[{"AttributeName": "eventID", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "eventID", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
-        )  # fmt: skip
+        create_table(endpoint, "mlayer-redrive")
 
 
 def stored(kind: str, endpoint: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:

@@ -149,30 +149,28 @@ def argument_type(check: Callable[[str], Any], name: str) -> Callable[[str], Any
     return convert
 
 
-def int_in(low: int, high: int) -> Callable[[str], int]:
-    def check(text: str) -> int:
+def _number_in(kind: type, low: float, high: float) -> Callable[[str], Any]:
+    noun, shown = ("whole number", "{:,}") if kind is int else ("number", "{:g}")
+    bounds = f"{shown.format(low)} to {shown.format(high)}"
+
+    def check(text: str) -> Any:
         try:
-            value = int(text.strip())
+            value = kind(text.strip())
         except ValueError:
-            raise MlayerError(f"{text!r} is not a whole number: pass one from {low:,} to {high:,}") from None
-        if not low <= value <= high:
-            raise MlayerError(f"{value:,} is out of range: pass {low:,} to {high:,}")
+            raise MlayerError(f"{text!r} is not a {noun}: pass one from {bounds}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise MlayerError(f"{text.strip()} is out of range: pass {bounds}")
         return value
 
-    return argument_type(check, "integer")
+    return argument_type(check, noun)
+
+
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    return _number_in(int, low, high)
 
 
 def float_in(low: float, high: float) -> Callable[[str], float]:
-    def check(text: str) -> float:
-        try:
-            value = float(text.strip())
-        except ValueError:
-            raise MlayerError(f"{text!r} is not a number: pass one from {low:g} to {high:g}") from None
-        if not math.isfinite(value) or not low <= value <= high:
-            raise MlayerError(f"{text} is out of range: pass {low:g} to {high:g}")
-        return value
-
-    return argument_type(check, "number")
+    return _number_in(float, low, high)
 
 
 def int_list_in(low: int, high: int, most: int = 32) -> Callable[[str], tuple[int, ...]]:
