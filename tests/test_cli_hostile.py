@@ -137,7 +137,7 @@ SLOTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("replay", "--max-retries", tuple(v for v in INTEGERS if v != "0")), ("replay", "--on-failure", OUTPUT_FILE), ("replay", "--sink-dir", OUTPUT_DIR),
     ("replay", "--memory", INTEGERS), ("replay", "--manifest", JSON_FILE),
     ("demo", "--records", INTEGERS), ("demo", "--batch-sizes", (*INTEGERS, "1,,10", "10,0", ",".join(["1"] * 40))),
-    ("demo", "--memory", INTEGERS), ("demo", "--dist", OUTPUT_DIR),
+    ("demo", "--memory", (*INTEGERS, "1", "127", "10241")), ("demo", "--dist", OUTPUT_DIR),
     ("build deps", "--requirements", INPUT_FILE), ("build deps", "--dist", OUTPUT_DIR),
     ("build deps", "--runtime", ("python2.7", "python3.12\n", "")), ("build deps", "--architecture", ("sparc", "")),
     ("build model", "--name", NAMES), ("build model", "--version", VERSIONS), ("build model", "--artifacts-root", DIRECTORY),

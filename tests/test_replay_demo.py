@@ -176,3 +176,15 @@ def test_a_sink_that_dies_mid_replay_still_gives_the_accounting(built_manifest: 
     assert (summary.sent_to_on_failure, summary.reported_failed) == (70, 70)  # every record after the sink died
     assert (summary.written, summary.unknown) == (0, 30)  # written before it died, but nothing can be read back
     assert summary.unverified and "cannot read back s3://mlayer-dying-sink" in summary.unverified
+
+
+def test_a_deeply_nested_record_costs_its_retries_not_a_bisection(built_manifest: Path, tmp_path: Path):
+    """Issue 10: a ~200 KB record of nested brackets crashed the handler (RecursionError), so the
+    replay bisected its batch: 11 invocations. Now it is that record's failure: 1 + 2 retries."""
+    records, bad = ingest(10, 1000)
+    assert bad == {7}  # "this is not json": reported with it
+    records[5] = b"[" * 100_000 + b"]" * 100_000
+    summary = replay(records, batch_size=10, max_retries=2, env=settings(built_manifest), on_failure=tmp_path / "failed.jsonl")
+    assert (summary.invocations, summary.outcomes, summary.bisections) == (3, {"partial": 3}, 0)
+    assert (summary.reported_failed, summary.sent_to_on_failure, summary.lost) == (2, 5, 0)
+    assert summary.written == 8  # 0-4, and 6, 8, 9, predicted on every attempt
