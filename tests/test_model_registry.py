@@ -168,7 +168,7 @@ def test_bad_name_or_version_cli(seed_files: list[Path], tmp_path: Path, capsys,
     code = main(["model", "add", f"--name={name}", f"--version={version}", "--artifacts-root", str(tmp_path), *map(str, seed_files)])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("mlayer: error: ") and err.count("\n") == 1
+    assert err.startswith("mlayer model add: error: argument --") and err.count("\n") == 1
     assert re.search(message, err), err
     assert list(tmp_path.iterdir()) == []
 
@@ -224,7 +224,7 @@ def test_samples_files(seed_files: list[Path], tmp_path: Path) -> None:
         add_model("Ticket", "v1", seed_files, tmp_path / "b", samples=uneven)
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"input": "a", "expected": "billing"}\n{"input": "b", "expected": \n')
-    with pytest.raises(MlayerError, match=r"broken\.jsonl:2: not valid JSON"):
+    with pytest.raises(MlayerError, match=r"broken\.jsonl:2 is not valid JSON"):
         add_model("Ticket", "v1", seed_files, tmp_path / "b", samples=broken)
     with pytest.raises(MlayerError, match=r"samples file .*missing\.json does not exist"):
         add_model("Ticket", "v1", seed_files, tmp_path / "b", samples=tmp_path / "missing.json")

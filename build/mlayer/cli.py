@@ -41,7 +41,10 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # a refused argument (one line already printed), --help or --version
+        return exit_.code if isinstance(exit_.code, int) else 2
     if argv is None:  # the real command line, not a test calling main(): SIGTERM cleans up like Ctrl-C
         terminate_on_sigterm()
     try:

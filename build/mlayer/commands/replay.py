@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _progress(done: int, sent: int) -> None:
     if done in (1, 10) or done % 100 == 0:
-        print(f"mlayer: replayed {done:,} batches ({sent:,} records read)", file=sys.stderr, flush=True)
+        print(f"mlayer: batch {done:,} replayed ({sent:,} records read)", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
