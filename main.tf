@@ -49,6 +49,7 @@ locals {
   canary                 = var.canary_model_version != null
   function_model_version = local.canary ? var.canary_model_version : var.model_version
   function_model_key     = "${var.model_name}/${local.function_model_version}"
+  invalid_records        = coalesce(var.invalid_records, var.sink == "none" ? "report" : "dead-letter") # as the handler defaults
   model_layer_name       = "${var.name_prefix}-model-${replace(var.model_name, "/[^a-zA-Z0-9_-]/", "-")}"
 
   # The artifacts are read through the two data sources below, whose preconditions check
@@ -67,7 +68,7 @@ locals {
       RECORD_FORMAT           = var.record_format
       TEXT_FIELD              = var.text_field
       TEXT_FIELD_JSON_ENCODED = tostring(var.text_field_json_encoded)
-      INVALID_RECORDS         = var.invalid_records
+      INVALID_RECORDS         = local.invalid_records
     },
     module.sink.environment,
   )
@@ -79,7 +80,7 @@ locals {
 data "aws_partition" "current" {
   lifecycle {
     precondition {
-      condition     = var.invalid_records != "dead-letter" || var.sink != "none"
+      condition     = local.invalid_records != "dead-letter" || var.sink != "none"
       error_message = "invalid_records = \"dead-letter\" needs a sink to hold the entries: set sink to s3, dynamodb or kinesis, or use invalid_records = \"report\"."
     }
     precondition {

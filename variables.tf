@@ -73,8 +73,8 @@ variable "model_name" {
   type        = string
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", var.model_name))
-    error_message = "model_name must be 1-64 letters, digits, dots, hyphens or underscores, starting with a letter or digit."
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9_-]{0,63}$", var.model_name))
+    error_message = "model_name must be 1-64 letters, digits, hyphens or underscores, starting with a letter (it becomes part of a Lambda layer name, which allows no dots); the same rule as `mlayer model add`."
   }
 }
 
@@ -84,7 +84,7 @@ variable "model_version" {
 
   validation {
     condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", var.model_version))
-    error_message = "model_version must be 1-64 letters, digits, dots, hyphens or underscores, starting with a letter or digit (e.g. 20190104v1)."
+    error_message = "model_version must be 1-64 letters, digits, dots, hyphens or underscores, starting with a letter or digit (e.g. 20190104v1); the same rule as `mlayer model add`."
   }
 }
 
@@ -550,13 +550,13 @@ variable "sink" {
 }
 
 variable "invalid_records" {
-  description = "What the handler does with a record that can never be decoded (bad base64, not UTF-8 or JSON, no text, too large): report returns it in batchItemFailures, so Lambda retries the batch from it up to maximum_retry_attempts, then sends the batch to the failure queue; dead-letter writes it to the sink as a dead-letter entry (raw bytes and reason: s3 under sink_s3_prefix + \"_invalid/\", dynamodb with status \"invalid\", kinesis with \"invalid\": true) and does not report it. dead-letter needs sink other than none."
+  description = "What the handler does with a record that can never be decoded (bad base64, not UTF-8 or JSON, no text, too large): report returns it in batchItemFailures, so Lambda retries the batch from it up to maximum_retry_attempts, then sends the batch to the failure queue; dead-letter writes it to the sink as a dead-letter entry (raw bytes and reason: s3 under sink_s3_prefix + \"_invalid/\", dynamodb with status \"invalid\", kinesis with \"invalid\": true) and does not report it. dead-letter needs sink other than none. null (the default) means dead-letter when a sink is configured (a bad record then costs one write instead of retries of its whole batch) and report otherwise, the handler's own default."
   type        = string
-  default     = "report"
+  default     = null
 
   validation {
-    condition     = contains(["report", "dead-letter"], var.invalid_records)
-    error_message = "invalid_records must be report or dead-letter."
+    condition     = var.invalid_records == null || contains(["report", "dead-letter"], coalesce(var.invalid_records, "report"))
+    error_message = "invalid_records must be report, dead-letter or null (dead-letter with a sink, report without)."
   }
 }
 

@@ -35,6 +35,7 @@ class BenchConfig:
     cost_batch_sizes: tuple[int, ...] = COST_BATCH_SIZES
     memory_candidates_mb: tuple[int, ...] = MEMORY_CANDIDATES_MB
     memory_trials: int = 3  # fresh environments that must all succeed for a memory size to count
+    replay_scale: bool = True  # replay 50,000 and 1,000,000 records: the replay's peak RSS must stay flat
     seed_scale: bool = True  # also measure ours vs seed-style on a seed-sized model (train_demo scale="seed")
     seed_scale_repeats: int = 50  # warm rounds per batch size there (each seed-style call reloads ~7 MB)
     seed_scale_batch_sizes: tuple[int, ...] = (1, 10, 100)
@@ -54,6 +55,7 @@ class BenchConfig:
             "cold_builds": 0,
             "memory_candidates_mb": (FULL_VCPU_MEMORY_MB,),
             "memory_trials": 1,
+            "replay_scale": False,  # a million-record replay takes minutes
             "seed_scale": False,  # training and reloading a ~7 MB model would double the smoke test
             "configured_memory_mb": FULL_VCPU_MEMORY_MB,  # one memory tier: no throttled repeats
         }

@@ -125,6 +125,21 @@ def ingest_section(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def replay_scale_section(results: dict[str, Any]) -> list[str]:
+    scale = results.get("replay_scale")
+    if not scale:
+        return []
+    rows = [[f"{r['records']:,}", str(r["batch_size"]), _n(r["replay_peak_rss_mb"], 1), _n(r["wall_s"], 1), f"{r['records_per_s']:,}",
+             f"{r['invocations']:,}", f"{r['written']:,}", str(r["lost"])] for r in scale["rows"]]  # fmt: skip
+    return [
+        "## 3b. Replay memory against stream length (the replay process alone, SINK=none, CPU not throttled)",
+        "",
+        *_table(["records", "batch", "replay peak RSS MB", "wall s", "records/s", "invocations", "written", "lost"], rows),
+        "",
+        f"Peak RSS at the largest size / the smallest: {scale['rss_ratio']}x (flat means ~1x; the records are streamed).",
+    ]
+
+
 def sizes_section(results: dict[str, Any]) -> list[str]:
     s = results["sizes"]
     rows = [[r["artifact"], _mb(r["unzipped_bytes"]), _mb(r["zipped_bytes"]), _n(r["direct_upload_ok"])] for r in s["rows"]]
@@ -324,7 +339,7 @@ def render(results: dict[str, Any]) -> str:
         "every ratio compares two numbers from this run.",
         "",
     ]
-    sections = [targets_section, cold_section, warm_section, breakdown_section, seed_scale_section, ingest_section, sizes_section, builds_section, cost_section, memory_section, profile_section]
+    sections = [targets_section, cold_section, warm_section, breakdown_section, seed_scale_section, ingest_section, replay_scale_section, sizes_section, builds_section, cost_section, memory_section, profile_section]
     body: list[str] = []
     for section in sections:
         body += section(results)

@@ -14,7 +14,7 @@ from typing import Any
 from mlayer.deps.layer import DepsBuild
 from mlayer.manifest import load_manifest
 
-from . import builds, cold, costs, floor, ingest, machine, memory, seed_scale, sizes, targets, warm
+from . import builds, cold, costs, floor, ingest, machine, memory, replay_scale, seed_scale, sizes, targets, warm
 from .profile import profile_handler
 from .config import BenchConfig
 from .records import ingest as make_records
@@ -128,6 +128,8 @@ def _run(config: BenchConfig, work: Path, deps: DepsBuild | None, artifacts_root
     results["ingest"] = _timed(f"replay: {config.records:,} records at batch 100, {configured_mb} MB", ingest.measure_ingest,
                                variants[OURS].manifest, records[: config.records], 100, configured_mb)  # fmt: skip
 
+    results["replay_scale"] = _replay_scale(config, variants[OURS].manifest, work, results["notes"])
+
     # 4. sizes
     results["sizes"] = sizes.measure_sizes(space.manifest, variants[SEED].manifest, nopyc_deps.sizes)
 
@@ -162,6 +164,14 @@ def _seed_scale(config: BenchConfig, space: Any, work: Path, records: list[bytes
         return None
     return _timed(f"seed-scale model: train, build, cold + warm ours vs seed-style at {memory_mb} MB, {config.seed_scale_repeats} rounds",
                   seed_scale.measure, config, space.deps, work / "seed_scale", records, memory_mb)  # fmt: skip
+
+
+def _replay_scale(config: BenchConfig, manifest: Path, work: Path, notes: list[str]) -> dict[str, Any] | None:
+    """The replay's own peak RSS and wall time at 50,000 and 1,000,000 records (section 3b)."""
+    if not config.replay_scale:
+        notes.append("replay scaling (50,000 vs 1,000,000 records) skipped (--quick)")
+        return None
+    return _timed("replay scaling: 50,000 and 1,000,000 records at batch 1,000", replay_scale.measure_scale, manifest, work / "replay_scale")
 
 
 def _provenance(label: str, manifest_path: Path) -> dict[str, Any]:

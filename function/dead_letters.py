@@ -9,6 +9,10 @@ failures stay reported, since a retry may fix them.
 cut: the cap keeps every entry inside DynamoDB's 400 KB item and Kinesis' 1 MiB record, so an
 entry never fails for its size. For invalid_base64 there are no raw bytes to recover: data_b64
 holds the base64 of the delivered `data` text itself. For missing_data it is null.
+
+With `shardId`, `sequenceNumber`, `partitionKey` and `approximateArrivalTimestamp` (epoch seconds,
+null if the event had none) an entry holds what `mlayer redrive` needs to put the record back
+into a stream once the producer or the handler is fixed.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ def dead_letter_entry(record: Rejected, model_name: str, model_version: str) -> 
         "sequenceNumber": source.sequence_number,
         "partitionKey": source.partition_key,
         "shardId": source.shard_id,
+        "approximateArrivalTimestamp": record.arrival,
         "reason": record.reason,
         "data_b64": None if raw is None else base64.b64encode(raw).decode("ascii"),
         "truncated": truncated,

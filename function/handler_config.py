@@ -91,8 +91,14 @@ def _required(env: Mapping[str, str], name: str, sink: str) -> str:
     return value
 
 
+def default_invalid_records(sink_kind: str) -> str:
+    """dead-letter where a sink can hold the entries (a bad record then costs one write, not a retry
+    of its whole batch until maximum_retry_attempts), report where there is none."""
+    return "report" if sink_kind == "none" else "dead-letter"
+
+
 def _invalid_records(env: Mapping[str, str], sink_kind: str) -> str:
-    policy = _choice(env, "INVALID_RECORDS", "report", INVALID_RECORDS)
+    policy = _choice(env, "INVALID_RECORDS", default_invalid_records(sink_kind), INVALID_RECORDS)
     if policy == "dead-letter" and sink_kind == "none":
         raise ConfigError(
             "INVALID_RECORDS=dead-letter needs a sink (s3, dynamodb or kinesis) to hold the entries: "

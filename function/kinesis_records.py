@@ -1,7 +1,15 @@
 """Turn a Lambda Kinesis event into texts to predict, and per-record rejections.
 
 A record that cannot yield a text is rejected with a short reason code; it never stops the
-other records. An event that is not a Kinesis event at all is a misconfiguration and raises.
+other records, whatever it holds (deep nesting, bad encodings, huge numbers: any exception while
+decoding one record is that record's rejection). An event that is not a Kinesis event at all,
+or a record without a usable sequence number (it could not even be reported), raises.
+
+Every record's identity is its shard and sequence number: `event_id` is always
+`<shardId>:<sequenceNumber>` (what Kinesis itself sends as eventID), whatever the producer put in
+eventID, so sinks keyed on it never collide. A second record with the same shard and sequence
+number in one event is rejected as duplicate_record (always reported, never dead-lettered: its
+entry would overwrite the first record's prediction).
 """
 
 from __future__ import annotations
@@ -9,6 +17,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +26,10 @@ from handler_config import RecordFormat
 
 # The KPL's aggregation magic: such a record holds many user records in protobuf.
 _KPL_MAGIC = b"\xf3\x89\x9a\xc2"
+_SEQUENCE_RE = re.compile(r"0|[1-9][0-9]{0,128}")  # Kinesis' own pattern for a sequence number
+_SHARD_RE = re.compile(r"[A-Za-z0-9_.-]{1,128}")  # Kinesis' own pattern for a shard id
+UNKNOWN_SHARD = "unknown-shard"
+DUPLICATE_RECORD = "duplicate_record"
 
 
 class NotKinesisEvent(ValueError):
@@ -41,6 +55,7 @@ class Rejected:
     source: SourceRecord
     reason: str
     data: Any  # the record's kinesis.data as delivered (base64 text, or whatever stood there)
+    arrival: float | None = None  # kinesis.approximateArrivalTimestamp (epoch seconds), if usable
 
 
 class _Reject(Exception):
@@ -65,13 +80,33 @@ def source_records(event: Any) -> list[tuple[SourceRecord, Any]]:
             )
         kinesis = record.get("kinesis")
         sequence = kinesis.get("sequenceNumber") if isinstance(kinesis, dict) else None
-        if not isinstance(sequence, str) or not sequence:
+        if not isinstance(sequence, str) or not _SEQUENCE_RE.fullmatch(sequence):
             # Without a sequence number the record cannot be reported: fail the whole batch.
-            raise NotKinesisEvent(f"Records[{index}] has no kinesis.sequenceNumber")
-        event_id = str(record.get("eventID") or "")
-        shard_id = event_id.split(":", 1)[0] if ":" in event_id else "unknown-shard"
-        out.append((SourceRecord(event_id, sequence, str(kinesis.get("partitionKey") or ""), shard_id), kinesis))
+            raise NotKinesisEvent(f"Records[{index}] has no valid kinesis.sequenceNumber (a decimal string)")
+        raw_event_id = record.get("eventID")
+        shard_id = raw_event_id.split(":", 1)[0] if isinstance(raw_event_id, str) and ":" in raw_event_id else ""
+        shard_id = shard_id if _SHARD_RE.fullmatch(shard_id) else UNKNOWN_SHARD
+        partition_key = kinesis.get("partitionKey")
+        partition_key = safe_text(partition_key if isinstance(partition_key, str) else "")
+        out.append((SourceRecord(f"{shard_id}:{sequence}", sequence, partition_key, shard_id), kinesis))
     return out
+
+
+def safe_text(value: str) -> str:
+    """`value` if it can be written as UTF-8; else with its lone surrogates escaped (\\udXXX), so
+    a hostile partition key never breaks a sink write."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
+def _arrival(kinesis: dict) -> float | None:
+    value = kinesis.get("approximateArrivalTimestamp")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def _decode_text(kinesis: dict, fmt: RecordFormat) -> str:
@@ -138,10 +173,18 @@ def decode_batch(event: Any, fmt: RecordFormat) -> Batch:
     sources: list[SourceRecord] = []
     accepted: list[Accepted] = []
     rejected: list[Rejected] = []
+    seen: set[str] = set()
     for source, kinesis in source_records(event):
         sources.append(source)
         try:
+            if source.event_id in seen:
+                raise _Reject(DUPLICATE_RECORD)
+            seen.add(source.event_id)
             accepted.append(Accepted(source, _decode_text(kinesis, fmt)))
         except _Reject as reject:
-            rejected.append(Rejected(source, reject.reason, kinesis.get("data")))
+            rejected.append(Rejected(source, reject.reason, kinesis.get("data"), _arrival(kinesis)))
+        except RecursionError:  # json nested deeper than the interpreter's recursion limit
+            rejected.append(Rejected(source, "too_deeply_nested", kinesis.get("data"), _arrival(kinesis)))
+        except Exception:  # anything else one record can provoke is that record's failure
+            rejected.append(Rejected(source, "decode_error", kinesis.get("data"), _arrival(kinesis)))
     return Batch(sources, accepted, rejected)

@@ -16,7 +16,7 @@ already written are written again. Every sink write is idempotent or carries `ev
 deduplication (see sinks.py). A record that can never be decoded is reported on every retry:
 bound that with the mapping's maximum_retry_attempts and an on-failure destination.
 
-INVALID_RECORDS=dead-letter (needs a sink) instead writes each such record to the sink as a
+INVALID_RECORDS=dead-letter (the default where a sink is configured) instead writes each such record to the sink as a
 dead-letter entry (dead_letters.py) and does not report it, so Lambda does not retry the batch
 for it; only if that write fails is the record reported (sink_failed). Predict and sink
 failures are always reported: a retry may fix them.
@@ -50,7 +50,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", _blas_threads(dict(os.environ)))
 import telemetry  # noqa: E402
 from handler_config import ConfigError, Settings, load_settings  # noqa: E402
 from dead_letters import dead_letter_entry  # noqa: E402
-from kinesis_records import Accepted, Batch, NotKinesisEvent, decode_batch  # noqa: E402
+from kinesis_records import DUPLICATE_RECORD, Accepted, Batch, NotKinesisEvent, decode_batch  # noqa: E402
 from model_store import LoadedModel, ModelInitError, load_model  # noqa: E402
 from predictor import Outcome, predict_isolating, score_of, self_test  # noqa: E402
 from sinks import SinkResult, make_sink  # noqa: E402
@@ -127,13 +127,15 @@ def _sequence_order(sequence: str) -> tuple[int, str]:
 
 def _write_dead_letters(batch: Batch, deadline: float, sink_result: SinkResult) -> dict[str, str]:
     """Write the batch's undecodable records as dead-letter entries; return sequence -> reason of
-    those written. What fails to be written lands in sink_result.failed (then reported)."""
-    if not batch.rejected:
+    those written. What fails to be written lands in sink_result.failed (then reported).
+    A duplicate record is never dead-lettered: its entry would share the first copy's key."""
+    rejected = [r for r in batch.rejected if r.reason != DUPLICATE_RECORD]
+    if not rejected:
         return {}
-    entries = [dead_letter_entry(record, MODEL.name, MODEL.version) for record in batch.rejected]
+    entries = [dead_letter_entry(record, MODEL.name, MODEL.version) for record in rejected]
     result = SINK.write(batch.sources, entries, deadline, invalid=True)
     sink_result.add(result)
-    return {r.source.sequence_number: r.reason for r in batch.rejected if r.source.sequence_number not in result.failed}
+    return {r.source.sequence_number: r.reason for r in rejected if r.source.sequence_number not in result.failed}
 
 
 def _count(reasons: Any) -> dict[str, int]:
@@ -157,7 +159,9 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     decoded = time.perf_counter()
 
     dead_letter = SETTINGS.invalid_records == "dead-letter"
-    failures: dict[str, str] = {} if dead_letter else {r.source.sequence_number: r.reason for r in batch.rejected}
+    failures: dict[str, str] = {
+        r.source.sequence_number: r.reason for r in batch.rejected if not dead_letter or r.reason == DUPLICATE_RECORD
+    }
     outcomes, model_calls = predict_isolating(MODEL, [record.text for record in batch.accepted])
     predictions: list[dict[str, Any]] = []
     for record, outcome in zip(batch.accepted, outcomes):

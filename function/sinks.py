@@ -10,10 +10,17 @@ after it, so good records already written are written again.
   checkpoint (the failed record), the runs after it are delivered again and land on the same
   keys, so retries overwrite instead of duplicating. Only a record that fails once and then
   succeeds (a transient error) can leave a record in two objects: consumers dedupe on
-  `eventID`, present in every line.
+  `eventID`, present in every line. Keys are built from shard and sequence number only
+  (kinesis_records makes `eventID` `<shardId>:<sequenceNumber>` and rejects a repeated one), so
+  two records can never share an object, whatever eventIDs the producer sent.
 - dynamodb: one item per record, partition key `eventID` (string): re-writing is a no-op overwrite.
-- kinesis: one record per prediction, partition key = the source record's partition key, so
-  per-key order is kept; re-delivery can duplicate, consumers dedupe on `eventID`.
+  Numbers are made valid for DynamoDB (dynamodb_number): a float below 1e-130 in magnitude, which
+  DynamoDB rejects and predict_proba can produce, is written as 0; one above 9.99e125 is clamped
+  to DynamoDB's largest number. If a chunk still meets a ValidationException (an item over 400 KB,
+  say), its items are written one by one, so only the offending record fails.
+- kinesis: one record per prediction, partition key = the source record's partition key (or
+  eventID when that is empty or over Kinesis' 256 characters), so per-key order is kept;
+  re-delivery can duplicate, consumers dedupe on `eventID`.
 
 Dead-letter entries (INVALID_RECORDS=dead-letter, see dead_letters.py) go the same way, told
 apart from predictions: s3 under `<prefix>/_invalid/<shardId>/<firstSeq>-<lastSeq>.jsonl` per
@@ -30,6 +37,7 @@ invocation's remaining time. What still fails is returned so the handler reports
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -45,6 +53,7 @@ _BACKOFF_CAP_S = 2.0
 _DYNAMODB_BATCH = 25
 _KINESIS_BATCH = 500
 _KINESIS_BATCH_BYTES = 5 * 1024 * 1024
+_KINESIS_MAX_PARTITION_KEY = 256  # characters
 INVALID_FOLDER = "_invalid"  # s3: dead-letter entries live under <prefix>/_invalid/
 
 
@@ -81,6 +90,14 @@ def client(service: str, settings: SinkSettings) -> Any:
 
 def dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def json_line(document: dict[str, Any]) -> bytes:
+    """One JSON line as UTF-8; a string UTF-8 cannot hold (a lone surrogate) is written \\u-escaped."""
+    try:
+        return (dumps(document) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(document, separators=(",", ":"), allow_nan=False) + "\n").encode("ascii")
 
 
 def _describe(exc: BaseException) -> str:
@@ -131,7 +148,7 @@ def consecutive_runs(sources: Sequence[SourceRecord], documents: list[dict[str, 
     runs: list[list[dict[str, Any]]] = []
     current: list[dict[str, Any]] = []
     for source in sources:
-        document = by_event.get(source.event_id)
+        document = by_event.pop(source.event_id, None)  # a repeated record never gets it twice
         if document is None or (current and current[-1]["shardId"] != source.shard_id):
             if current:
                 runs.append(current)
@@ -160,8 +177,8 @@ class S3Sink:
         for run in consecutive_runs(sources, documents):
             first, last = run[0], run[-1]
             key = self.key(first["shardId"], first["sequenceNumber"], last["sequenceNumber"], invalid)
-            body = "".join(dumps(p) + "\n" for p in run).encode("utf-8")
             try:
+                body = b"".join(json_line(p) for p in run)
                 client("s3", self.settings).put_object(
                     Bucket=self.settings.s3_bucket, Key=key, Body=body, ContentType="application/x-ndjson"
                 )
@@ -171,14 +188,33 @@ class S3Sink:
         return result
 
 
+DYNAMODB_MIN_MAGNITUDE = 1e-130  # DynamoDB rejects a non-zero number smaller than this
+DYNAMODB_MAX_NUMBER = "9.9999999999999999999999999999999999999E+125"  # and a larger one than this
+
+
+def dynamodb_number(value: int | float) -> str:
+    """A number as DynamoDB accepts it: below 1e-130 in magnitude -> 0, beyond +-9.99e125 -> clamped,
+    at most 38 significant digits (a float's repr has at most 17)."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not a number DynamoDB can hold")
+        if abs(value) < DYNAMODB_MIN_MAGNITUDE:
+            return "0"
+    elif len(str(abs(value))) <= 38:
+        return str(value)
+    if abs(value) >= 1e126:
+        return ("-" if value < 0 else "") + DYNAMODB_MAX_NUMBER
+    return repr(float(value)) if isinstance(value, int) else repr(value)
+
+
 def dynamodb_value(value: Any) -> dict[str, Any]:
-    """A JSON-safe value as a DynamoDB attribute value (floats as N strings, no Decimal needed)."""
+    """A JSON-safe value as a DynamoDB attribute value (numbers as N strings, no Decimal needed)."""
     if value is None:
         return {"NULL": True}
     if isinstance(value, bool):
         return {"BOOL": value}
     if isinstance(value, (int, float)):
-        return {"N": repr(value)}
+        return {"N": dynamodb_number(value)}
     if isinstance(value, str):
         return {"S": value}
     if isinstance(value, dict):
@@ -186,6 +222,13 @@ def dynamodb_value(value: Any) -> dict[str, Any]:
     if isinstance(value, (list, tuple)):
         return {"L": [dynamodb_value(v) for v in value]}
     return {"S": str(value)}
+
+
+def _is_validation_error(exc: BaseException) -> bool:
+    """A request DynamoDB refuses for its content (item too large, bad number): retrying it whole
+    would fail the same way, so the chunk is split to find the culprit."""
+    response = getattr(exc, "response", None)
+    return isinstance(response, dict) and response.get("Error", {}).get("Code") == "ValidationException"
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -217,10 +260,15 @@ class DynamoDBSink:
 
         def send(pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
             unprocessed: list[dict[str, Any]] = []
-            for chunk in _chunks(pending, _DYNAMODB_BATCH):
+            chunks = list(_chunks(pending, _DYNAMODB_BATCH))
+            while chunks:
+                chunk = chunks.pop(0)
                 try:
                     response = client("dynamodb", self.settings).batch_write_item(RequestItems={table: chunk})
                 except Exception as exc:
+                    if _is_validation_error(exc) and len(chunk) > 1:
+                        chunks[:0] = [[request] for request in chunk]  # find the item(s) DynamoDB refuses
+                        continue
                     result.errors.append(f"dynamodb table {table}: {_describe(exc)}")
                     result.failed.update(sequence_of[r["PutRequest"]["Item"]["eventID"]["S"]] for r in chunk)
                     continue
@@ -249,6 +297,11 @@ def _kinesis_chunks(entries: list[tuple[str, dict[str, Any]]]) -> Iterator[list[
         yield chunk
 
 
+def _partition_key(document: dict[str, Any]) -> str:
+    key = document["partitionKey"]
+    return key if 0 < len(key) <= _KINESIS_MAX_PARTITION_KEY else document["eventID"]
+
+
 class KinesisSink:
     name = "kinesis"
 
@@ -261,13 +314,7 @@ class KinesisSink:
         result = SinkResult()
         stream = self.settings.kinesis_stream
         marked = [{**d, "invalid": True} for d in documents] if invalid else documents
-        entries = [
-            (
-                d["sequenceNumber"],
-                {"Data": (dumps(d) + "\n").encode("utf-8"), "PartitionKey": d["partitionKey"] or d["eventID"]},
-            )
-            for d in marked
-        ]
+        entries = [(d["sequenceNumber"], {"Data": json_line(d), "PartitionKey": _partition_key(d)}) for d in marked]
         last_codes: dict[str, str] = {}
 
         def send(pending: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:

@@ -35,13 +35,18 @@ def test_demo_replays_into_s3_and_accounts_for_every_record(tmp_path: Path, deps
     table = report.read_text()
     assert "| 1 |" in table and "| 100 |" in table and "$0.0062" in table
     assert (dist / "report" / "demo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| dead-letter | 100 |" in table and "| report | 100 |" in table, "both INVALID_RECORDS modes side by side"
     summaries = json.loads((dist / "report" / "demo.json").read_text())["summaries"]
-    assert {key: s["sent"] for key, s in summaries.items()} == {"1": 100, "100": 400}
-    for summary in summaries.values():
-        assert summary["sink"] == "s3"
+    assert {key: s["sent"] for key, s in summaries.items()} == {
+        "dead-letter/1": 100, "dead-letter/100": 400, "report/1": 100, "report/100": 400,
+    }
+    for key, summary in summaries.items():
+        assert summary["sink"] == "s3" and summary["invalid_records"] == key.split("/")[0]
         assert summary["lost"] == 0 and summary["duplicates"] == 0
-        assert summary["written"] + summary["reported_failed"] == summary["sent"]
-    assert summaries["100"]["reported_failed"] == 4, "1% of 400 malformed, each reported, none predicted"
+        assert summary["written"] + summary["reported_failed"] + summary["dead_lettered"] == summary["sent"]
+    assert summaries["report/100"]["reported_failed"] == 4, "1% of 400 malformed, each reported, none predicted"
+    assert summaries["dead-letter/100"]["dead_lettered"] == 4 and summaries["dead-letter/100"]["sent_to_on_failure"] == 0
+    assert summaries["dead-letter/100"]["invocations"] < summaries["report/100"]["invocations"], "no retries for bad records"
     assert (dist / "demo" / "records.jsonl").read_text().count("\n") == 400
 
 

@@ -153,7 +153,7 @@ def test_empty_records_is_a_successful_empty_batch(seed_handler):
         ({"Records": [{"eventSource": "aws:sqs", "body": "love it"}]}, "'aws:sqs', expected 'aws:kinesis'"),
         (
             {"Records": [{"eventSource": "aws:kinesis", "eventID": "s:1", "kinesis": {"data": "aGk="}}]},
-            "has no kinesis.sequenceNumber",
+            "has no valid kinesis.sequenceNumber",
         ),
     ],
     ids=["no-records", "sqs", "no-sequence-number"],

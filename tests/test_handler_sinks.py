@@ -30,6 +30,7 @@ BUCKET = "mlayer-predictions"
 TABLE = "mlayer-predictions"
 STREAM = "mlayer-predictions"
 SHARD = "shardId-000000000000"
+REPORT = {"INVALID_RECORDS": "report"}  # the default with a sink is dead-letter; these tests report
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +55,16 @@ def aws_client(service: str, endpoint: str) -> Any:
     )
 
 
+def create_table(endpoint: str, table: str) -> None:
+    """A sink table as the Terraform module makes it: hash key eventID (string)."""
+    aws_client("dynamodb", endpoint).create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "eventID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "eventID", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 def mixed_batch(texts: list[str], count: int, bad_index: int, start: int = 0) -> dict[str, Any]:
     """count records from one shard; the one at bad_index is not JSON."""
     payloads = [seed_payload(texts[i % len(texts)]) for i in range(count)]
@@ -72,7 +83,7 @@ def started(handler: HandlerProcess) -> HandlerProcess:
 @pytest.fixture(scope="module")
 def s3_handler(deps_build, demo_model_dir, moto_endpoint) -> Iterator[HandlerProcess]:
     aws_client("s3", moto_endpoint).create_bucket(Bucket=BUCKET)
-    env = {**aws_child_env(moto_endpoint), "SINK": "s3", "SINK_S3_BUCKET": BUCKET, "SINK_S3_PREFIX": "predictions/"}
+    env = {**aws_child_env(moto_endpoint), **REPORT, "SINK": "s3", "SINK_S3_BUCKET": BUCKET, "SINK_S3_PREFIX": "predictions/"}
     handler = started(handler_for(deps_build, demo_model_dir, env, with_boto3=True))
     yield handler
     handler.close()
@@ -129,13 +140,8 @@ def test_s3_sink_writes_one_object_per_run_and_a_checkpoint_retry_overwrites_it(
 # -- DynamoDB ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def dynamodb_handler(deps_build, demo_model_dir, moto_endpoint) -> Iterator[HandlerProcess]:
-    aws_client("dynamodb", moto_endpoint).create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "eventID", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "eventID", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    env = {**aws_child_env(moto_endpoint), "SINK": "dynamodb", "SINK_DYNAMODB_TABLE": TABLE}
+    create_table(moto_endpoint, TABLE)
+    env = {**aws_child_env(moto_endpoint), **REPORT, "SINK": "dynamodb", "SINK_DYNAMODB_TABLE": TABLE}
     handler = started(handler_for(deps_build, demo_model_dir, env, with_boto3=True))
     yield handler
     handler.close()
@@ -179,7 +185,7 @@ def kinesis_handler(deps_build, demo_model_dir, moto_endpoint) -> Iterator[Handl
     kinesis = aws_client("kinesis", moto_endpoint)
     kinesis.create_stream(StreamName=STREAM, ShardCount=1)
     kinesis.get_waiter("stream_exists").wait(StreamName=STREAM, WaiterConfig={"Delay": 0.1})
-    env = {**aws_child_env(moto_endpoint), "SINK": "kinesis", "SINK_KINESIS_STREAM": STREAM}
+    env = {**aws_child_env(moto_endpoint), **REPORT, "SINK": "kinesis", "SINK_KINESIS_STREAM": STREAM}
     handler = started(handler_for(deps_build, demo_model_dir, env, with_boto3=True))
     yield handler
     handler.close()
@@ -220,7 +226,7 @@ def closed_endpoint() -> str:
 @pytest.mark.parametrize("sink_env", EVERY_SINK, ids=["s3", "dynamodb", "kinesis"])
 def test_an_unreachable_sink_reports_every_record_and_claims_none(deps_build, demo_model_dir, closed_endpoint, samples, sink_env):
     texts, _ = samples
-    env = {**aws_child_env(closed_endpoint), **sink_env, "SINK_MAX_ATTEMPTS": "2", "SINK_CONNECT_TIMEOUT": "0.5"}
+    env = {**aws_child_env(closed_endpoint), **sink_env, **REPORT, "SINK_MAX_ATTEMPTS": "2", "SINK_CONNECT_TIMEOUT": "0.5"}
     event = mixed_batch(texts, 30, bad_index=7)
     sequences = [r["kinesis"]["sequenceNumber"] for r in event["Records"]]
 
@@ -328,6 +334,7 @@ def expected_entry(event: dict[str, Any], index: int, reason: str, kept: bytes) 
         "sequenceNumber": record["kinesis"]["sequenceNumber"],
         "partitionKey": record["kinesis"]["partitionKey"],
         "shardId": SHARD,
+        "approximateArrivalTimestamp": record["kinesis"]["approximateArrivalTimestamp"],
         "reason": reason,
         "data_b64": b64(kept),
         "truncated": reason == "record_too_large",
@@ -373,12 +380,7 @@ def test_dynamodb_dead_letters_are_items_with_status_invalid_and_predictions_sta
 ):
     texts, expected = samples
     table = "mlayer-dead-letters"
-    aws_client("dynamodb", moto_endpoint).create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "eventID", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "eventID", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(moto_endpoint, table)
     env = {**aws_child_env(moto_endpoint), **DEAD_LETTER_ENV, "SINK": "dynamodb", "SINK_DYNAMODB_TABLE": table}
     event, bad = poisoned_batch(texts, start=6000)
 
@@ -393,6 +395,7 @@ def test_dynamodb_dead_letters_are_items_with_status_invalid_and_predictions_sta
         if index in bad:
             entry = expected_entry(event, index, *bad[index])
             assert item["status"] == {"S": "invalid"} and "label" not in item
+            entry["approximateArrivalTimestamp"] = repr(entry["approximateArrivalTimestamp"])  # a DynamoDB N string
             assert {k: next(iter(v.values())) for k, v in item.items() if k != "status"} == entry
         else:
             assert item["status"] == {"S": "predicted"} and "reason" not in item

@@ -155,18 +155,20 @@ def test_readd_different_content_is_an_error(seed_files: list[Path], tmp_path: P
     [
         ("My Model", "v1", r"model name 'My Model' must start with a letter and use only letters, digits, '_' and '-'"),
         ("1model", "v1", r"model name '1model' must start with a letter"),
-        ("m" * 41, "v1", r"is 41 characters, the limit is 40"),
-        ("MyModel", "1.2.0", r"model version '1\.2\.0' contains '\.', which a Lambda layer name cannot hold: use the date style 20190104v1"),
+        ("m" * 65, "v1", r"is 65 characters, the limit is 64"),
+        ("My.Model", "v1", r"model name 'My.Model' must start with a letter .* \(a Lambda layer name allows nothing else\)"),
+        ("MyModel\n", "v1", r"model name 'MyModel\\n' must start with a letter"),
         ("MyModel", "-v1", r"model version '-v1' must start with a letter or digit"),
         ("MyModel", "v/1", r"model version 'v/1' must start with a letter or digit and use only"),
-        ("MyModel", "v" * 33, r"is 33 characters, the limit is 32"),
+        ("MyModel", "v" * 65, r"is 65 characters, the limit is 64"),
+        ("MyModel", "v1\n", r"model version 'v1\\n' must start with a letter or digit"),
     ],
 )
 def test_bad_name_or_version_cli(seed_files: list[Path], tmp_path: Path, capsys, name: str, version: str, message: str) -> None:
     code = main(["model", "add", f"--name={name}", f"--version={version}", "--artifacts-root", str(tmp_path), *map(str, seed_files)])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("mlayer: error: ") and err.count("\n") == 1
+    assert err.startswith("mlayer model add: error: argument --") and err.count("\n") == 1
     assert re.search(message, err), err
     assert list(tmp_path.iterdir()) == []
 
@@ -222,7 +224,7 @@ def test_samples_files(seed_files: list[Path], tmp_path: Path) -> None:
         add_model("Ticket", "v1", seed_files, tmp_path / "b", samples=uneven)
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"input": "a", "expected": "billing"}\n{"input": "b", "expected": \n')
-    with pytest.raises(MlayerError, match=r"broken\.jsonl:2: not valid JSON"):
+    with pytest.raises(MlayerError, match=r"broken\.jsonl:2 is not valid JSON"):
         add_model("Ticket", "v1", seed_files, tmp_path / "b", samples=broken)
     with pytest.raises(MlayerError, match=r"samples file .*missing\.json does not exist"):
         add_model("Ticket", "v1", seed_files, tmp_path / "b", samples=tmp_path / "missing.json")
@@ -301,3 +303,61 @@ def test_cli_add_list_show(seed_files: list[Path], tmp_path: Path, capsys) -> No
     assert re.search(r"MyModel/v2\s+BROKEN", listing) and "MyModel/v2: " in listing and "has no metadata.json" in listing
     assert main(["model", "show", "MyModel", "--artifacts-root", root]) == 2
     assert "'MyModel' is not NAME/VERSION" in capsys.readouterr().err
+
+
+def test_concurrent_adds_of_one_version_with_different_files_register_exactly_one(seed_files, odd_files, tmp_path):
+    """Issue 10: two `model add` of one NAME/VERSION racing used to both exit 0, the later one
+    replacing what the first was told it had registered. Now exactly one wins, every trial."""
+    import subprocess
+    import sys
+
+    contenders = {"seed": [str(p) for p in seed_files], "pipeline": [str(odd_files / "pipeline.joblib")]}
+    trials = 8
+    for trial in range(trials):
+        version = f"race{trial}"
+        processes = {
+            label: subprocess.Popen(
+                [sys.executable, "-m", "mlayer.cli", "model", "add", "--name", "Race", "--version", version,
+                 "--artifacts-root", str(tmp_path), "--sklearn-version", "1.9.1", *files],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            )
+            for label, files in contenders.items()
+        }
+        outcomes = {label: (p.wait(timeout=120), p.stderr.read()) for label, p in processes.items()}
+        winners = [label for label, (code, _) in outcomes.items() if code == 0]
+        assert len(winners) == 1, (trial, outcomes)
+        [(loser_code, loser_err)] = [outcome for label, outcome in outcomes.items() if label not in winners]
+        assert loser_code == 2 and "already registered" in loser_err and loser_err.count("\n") == 1, loser_err
+        registered = sorted(entry["file"] for entry in load_metadata(tmp_path / "Race" / version)["files"])
+        assert registered == sorted(Path(f).name for f in contenders[winners[0]])
+    assert not [p for p in (tmp_path / "Race").iterdir() if p.name.startswith(".")]  # no staging left behind
+
+
+def test_exclusive_new_dir_lets_exactly_one_of_two_simultaneous_writers_win(tmp_path):
+    """Both writers are inside the block (staging written, nothing renamed yet) before either
+    leaves it: the window the CLI race above rarely hits. atomic_dir let both win here."""
+    import threading
+
+    from mlayer.fsutil import exclusive_new_dir
+
+    dest = tmp_path / "Model" / "v1"
+    both_staged = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def writer(label: str) -> None:
+        try:
+            with exclusive_new_dir(dest) as staging:
+                (staging / "who").write_text(label)
+                both_staged.wait(timeout=10)
+            outcomes[label] = "won"
+        except FileExistsError:
+            outcomes[label] = "refused"
+
+    threads = [threading.Thread(target=writer, args=(label,)) for label in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes.values()) == ["refused", "won"]
+    assert (dest / "who").read_text() == next(label for label, outcome in outcomes.items() if outcome == "won")
+    assert [p.name for p in dest.parent.iterdir()] == ["v1"]  # the loser's staging is gone

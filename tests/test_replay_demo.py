@@ -79,7 +79,8 @@ def test_replay_into_dynamodb_counts_what_the_table_holds(built_manifest: Path, 
     dynamodb.create_table(TableName=table, KeySchema=[{"AttributeName": "eventID", "KeyType": "HASH"}],
                           AttributeDefinitions=[{"AttributeName": "eventID", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
     records, bad = ingest(200, 50)  # 4 malformed
-    summary = replay(records, batch_size=10, env=settings(built_manifest), sink=SinkSpec("dynamodb", dynamodb_table=table))
+    summary = replay(records, batch_size=10, env=settings(built_manifest), sink=SinkSpec("dynamodb", dynamodb_table=table),
+                     invalid_records="report")
     items = dynamodb.scan(TableName=table, Select="COUNT")["Count"]
     assert items == summary.written == 200 - len(bad)
     assert (summary.lost, summary.duplicates, summary.reported_failed) == (0, 0, len(bad))
@@ -92,7 +93,8 @@ def test_replay_into_s3_overwrites_on_retries(built_manifest: Path, aws_env: dic
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=bucket)
     records, bad = ingest(200, 50)  # malformed at batch position 7 in 4 of the 20 batches
-    summary = replay(records, batch_size=10, env=settings(built_manifest), sink=SinkSpec("s3", s3_bucket=bucket, s3_prefix="run1"))
+    summary = replay(records, batch_size=10, env=settings(built_manifest), sink=SinkSpec("s3", s3_bucket=bucket, s3_prefix="run1"),
+                     invalid_records="report")
     assert (summary.lost, summary.written, summary.reported_failed) == (0, 200 - len(bad), len(bad))
     assert summary.reprocessed > 0 and summary.duplicates == 0  # re-delivered runs landed on the same keys
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="run1/")["Contents"]]
@@ -140,3 +142,49 @@ def test_dead_letter_needs_a_sink_that_holds_entries(built_manifest: Path, tmp_p
     spec = SinkSpec(sink, directory=tmp_path / "out")
     with pytest.raises(MlayerError, match="--invalid-records dead-letter needs --sink s3 or dynamodb"):
         replay([b"{}"], batch_size=1, env=settings(built_manifest), sink=spec, invalid_records="dead-letter")
+
+
+def test_a_sink_that_dies_mid_replay_still_gives_the_accounting(built_manifest: Path, aws_env: dict[str, str], monkeypatch):
+    """Issue 10: moto killed mid-run used to end the replay with "cannot read back s3://..." and no
+    summary. Now it finishes, counts what it can, and says what it could not verify."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from conftest import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    boto3.client("s3").create_bucket(Bucket="mlayer-dying-sink")
+    stopped = []
+
+    def kill_after_three_batches(done: int, total: int) -> None:
+        if done == 3 and not stopped:
+            server.stop()
+            stopped.append(done)
+
+    records, _ = ingest(100, 1000)  # all good
+    env = EnvironmentSettings(built_manifest, memory_mb=512, cpu_throttle=False,
+                              environment={"AWS_ENDPOINT_URL": endpoint, "SINK_MAX_ATTEMPTS": "1", "SINK_CONNECT_TIMEOUT": "0.2"})
+    summary = replay(records, batch_size=10, env=env, max_retries=0, sink=SinkSpec("s3", s3_bucket="mlayer-dying-sink"),
+                     progress=kill_after_three_batches)
+
+    assert stopped == [3]
+    assert summary.sent == 100 and summary.lost == 0
+    assert (summary.sent_to_on_failure, summary.reported_failed) == (70, 70)  # every record after the sink died
+    assert (summary.written, summary.unknown) == (0, 30)  # written before it died, but nothing can be read back
+    assert summary.unverified and "cannot read back s3://mlayer-dying-sink" in summary.unverified
+
+
+def test_a_deeply_nested_record_costs_its_retries_not_a_bisection(built_manifest: Path, tmp_path: Path):
+    """Issue 10: a ~200 KB record of nested brackets crashed the handler (RecursionError), so the
+    replay bisected its batch: 11 invocations. Now it is that record's failure: 1 + 2 retries."""
+    records, bad = ingest(10, 1000)
+    assert bad == {7}  # "this is not json": reported with it
+    records[5] = b"[" * 100_000 + b"]" * 100_000
+    summary = replay(records, batch_size=10, max_retries=2, env=settings(built_manifest), on_failure=tmp_path / "failed.jsonl")
+    assert (summary.invocations, summary.outcomes, summary.bisections) == (3, {"partial": 3}, 0)
+    assert (summary.reported_failed, summary.sent_to_on_failure, summary.lost) == (2, 5, 0)
+    assert summary.written == 8  # 0-4, and 6, 8, 9, predicted on every attempt

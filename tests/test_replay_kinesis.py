@@ -92,7 +92,7 @@ def test_records_file_formats(tmp_path: Path):
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("not json", r"records\.jsonl:1 is not JSON"),
+        ("not json", r"records\.jsonl:1 is not valid JSON"),
         ('{"text": "x"}', r"records\.jsonl:1 has neither or both of data_b64 and data"),
         ('{"data_b64": "%%%"}', r"records\.jsonl:1 has data_b64 that is not valid base64"),
         ('{"data": "x", "partitionKey": 5}', r"records\.jsonl:1 has a partitionKey that is not a string"),
@@ -135,19 +135,30 @@ def test_response_classification_follows_lambda():
 
 
 def test_every_record_is_written_dead_lettered_sent_on_or_lost():
-    """lost = sent - |written | dead_lettered | sent to on-failure|, by eventID; written counts predictions only."""
-    from collections import Counter
-
-    from mlayer.replay.ledger import Ledger
-    from mlayer.replay.sinks import SinkContents
+    """lost = sent - |written | dead_lettered | sent to on-failure|, by record; written counts predictions only;
+    eventIDs of other streams (another run, another shard count) are ignored."""
+    from mlayer.replay.kinesis import LiveStream
+    from mlayer.replay.ledger import DEAD_LETTERED, Ledger
     from mlayer.replay.summary import summarize
 
-    ledger = Ledger(["s:1", "s:2", "s:3", "s:4", "s:5"])
-    ledger.on_failure.update({"s:3", "s:1"})
-    contents = SinkContents(Counter({"s:1": 2, "other:9": 1}), {"s:2", "other:8"})
-    summary = summarize(ledger, contents, shards=1, batch_size=5, max_retries=2, bisect=True, sink="s3",
+    stream = LiveStream("s", "us-east-1", 1, now=1.7e9)
+    ledger = Ledger(stream)
+    put = [stream.put(InputRecord(b"%d" % i)) for i in range(5)]
+    for record in put:
+        ledger.put(record)
+    ledger.discarded([put[2], put[0]])
+    assert ledger.found_written(put[0].event_id) and ledger.found_written(put[0].event_id)  # two copies
+    assert ledger.flag_event(put[1].event_id, DEAD_LETTERED)
+    other = LiveStream("s", "us-east-1", 1, now=1.8e9)
+    other.put(InputRecord(b"x"))
+    assert not ledger.found_written(other.event_id(0, 1)) and not ledger.flag_event("shardId-000000000000:8", DEAD_LETTERED)
+    summary = summarize(ledger, None, shards=1, batch_size=5, max_retries=2, bisect=True, sink="s3",
                         invalid_records="dead-letter", memory_mb=512, architecture="x86_64", cpu_throttled=True,
                         on_failure_path=None, wall_s=0.0)
     assert (summary.written, summary.dead_lettered, summary.sent_to_on_failure) == (1, 1, 2)
-    assert (summary.lost, summary.lost_event_ids) == (2, ["s:4", "s:5"])
+    assert (summary.lost, summary.lost_event_ids) == (2, [put[3].event_id, put[4].event_id])
     assert (summary.duplicates, summary.written_and_sent_to_on_failure) == (1, 1)
+    unverified = summarize(ledger, "cannot read back", shards=1, batch_size=5, max_retries=2, bisect=True, sink="s3",
+                           invalid_records="dead-letter", memory_mb=512, architecture="x86_64", cpu_throttled=True,
+                           on_failure_path=None, wall_s=0.0)
+    assert (unverified.lost, unverified.unknown, unverified.unverified) == (0, 2, "cannot read back")

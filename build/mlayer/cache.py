@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,3 +28,33 @@ def cache_key(kind: str, **inputs: Any) -> str:
 
 def cache_dir(kind: str, key: str) -> Path:
     return cache_root() / kind / key
+
+
+def key_lock_path(kind: str, key: str) -> Path:
+    """The file a builder of `key` holds an exclusive flock on while it builds."""
+    return cache_dir(kind, key).with_suffix(".lock")
+
+
+def sweep_stale_staging(kind: str) -> list[Path]:
+    """Remove staging directories (`.<key>.<random>.tmp`, fsutil.atomic_dir's) that a killed build
+    left in the cache; return them. One is stale when nobody holds its key's lock: a running build
+    holds it for as long as its staging exists, so its staging is never touched."""
+    root = cache_root() / kind
+    removed = []
+    for staging in sorted(root.glob(".*.tmp")) if root.is_dir() else []:
+        key = staging.name.split(".")[1]
+        lock = key_lock_path(kind, key)
+        try:
+            with open(lock, "a") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a build of this key is running: its staging is live
+                try:
+                    shutil.rmtree(staging, ignore_errors=True)
+                    removed.append(staging)
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+        except OSError:
+            continue
+    return removed

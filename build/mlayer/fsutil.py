@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -43,6 +44,30 @@ def atomic_dir(dest: Path) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def exclusive_new_dir(dest: Path) -> Iterator[Path]:
+    """Yield a temporary directory beside `dest`; it becomes `dest` only if the block succeeds AND
+    nothing else has created `dest` meanwhile: FileExistsError then, and `dest` is left as it is.
+
+    rename(2) onto a non-empty directory fails (ENOTEMPTY/EEXIST) atomically, so of two
+    concurrent writers exactly one wins, with no lock. (An empty `dest` is replaced.)
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
+        yield tmp
+        try:
+            os.rename(tmp, dest)
+        except OSError as exc:
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST) or dest.is_file():
+                raise FileExistsError(errno.EEXIST, "already exists", str(dest)) from None
+            raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -15,7 +15,6 @@ listed, so Terraform can switch `model_version` back (a rollback) without a rebu
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from . import __version__
 from .errors import MlayerError
 from .fsutil import write_json_atomic
 from .hashing import hex_to_base64, sha256_file
+from .inputs import load_input_json
 from .zipper import unzipped_size
 
 SCHEMA_VERSION = 1
@@ -63,12 +63,9 @@ def empty_manifest() -> dict[str, Any]:
 
 
 def load_manifest(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise MlayerError(f"no manifest at {path}: run `mlayer build all` first") from None
-    except json.JSONDecodeError as exc:
-        raise MlayerError(f"manifest {path} is not valid JSON ({exc.msg}): rebuild it with `mlayer build all`") from None
+    if not Path(path).exists():
+        raise MlayerError(f"no manifest at {path}: run `mlayer build all` first")
+    data = load_input_json(Path(path), "manifest", "rebuild it with `mlayer build all`", dict)
     if data.get("schema_version") != SCHEMA_VERSION:
         raise MlayerError(f"manifest {path} has schema {data.get('schema_version')!r}, expected {SCHEMA_VERSION}: rebuild it with `mlayer build all`")
     return data

@@ -10,9 +10,13 @@ import argparse
 import json
 from pathlib import Path
 
+from ..inputs import input_dir, input_file, output_dir, plain_text
 from ..runtimes import ARCHITECTURES, DEFAULT_ARCHITECTURE, DEFAULT_RUNTIME, RUNTIMES
+from .model import model_name, model_ref, model_version
 
 DEFAULT_DIST = Path("dist")
+FUNCTION_DIR = input_dir("function directory", "pass --function-dir pointing at the handler's source (function/)")
+ARTIFACTS_DIR = input_dir("model registry", "pass --artifacts-root DIR holding NAME/VERSION/ (model_artifacts)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,14 +49,14 @@ def run_deps(args: argparse.Namespace) -> int:
 
 def _add_layer_options(parser: argparse.ArgumentParser) -> None:
     """The options that decide the deps layer, shared by every target that needs one."""
-    parser.add_argument("--requirements", type=Path, metavar="FILE", help="pinned requirements (default: requirements/<runtime>.txt)")
-    parser.add_argument("--runtime", default=DEFAULT_RUNTIME, help=f"Lambda runtime: {', '.join(RUNTIMES)} (default {DEFAULT_RUNTIME})")
-    parser.add_argument("--architecture", default=DEFAULT_ARCHITECTURE, help=f"{' or '.join(ARCHITECTURES)} (default {DEFAULT_ARCHITECTURE})")
-    parser.add_argument("--backend", default="pip", help="pip: wheels only, on this host (default); docker: in a Lambda build image, sdists allowed")
-    parser.add_argument("--image", help="container image for --backend docker (default: the runtime's SAM build image)")
+    parser.add_argument("--requirements", type=input_file("requirements file", "pass --requirements FILE with pinned name==version lines (e.g. requirements/python3.12.txt)"), metavar="FILE", help="pinned requirements (default: requirements/<runtime>.txt)")
+    parser.add_argument("--runtime", default=DEFAULT_RUNTIME, choices=tuple(RUNTIMES), help=f"Lambda runtime: {', '.join(RUNTIMES)} (default {DEFAULT_RUNTIME})")
+    parser.add_argument("--architecture", default=DEFAULT_ARCHITECTURE, choices=tuple(ARCHITECTURES), help=f"{' or '.join(ARCHITECTURES)} (default {DEFAULT_ARCHITECTURE})")
+    parser.add_argument("--backend", default="pip", choices=("pip", "docker"), help="pip: wheels only, on this host (default); docker: in a Lambda build image, sdists allowed")
+    parser.add_argument("--image", type=plain_text("--image", "pass an image reference such as public.ecr.aws/sam/build-python3.12"), help="container image for --backend docker (default: the runtime's SAM build image)")
     parser.add_argument("--no-slim", dest="slim", action="store_false", help="keep tests, stubs, full dist-info, unstripped .so")
     parser.add_argument("--no-bytecode", dest="bytecode", action="store_false", help="do not compile .pyc (slower cold starts)")
-    parser.add_argument("--dist", type=Path, default=DEFAULT_DIST, metavar="DIR", help="output directory (default: dist)")
+    parser.add_argument("--dist", type=output_dir("--dist"), default=DEFAULT_DIST, metavar="DIR", help="output directory (default: dist)")
 
 
 def _requirements(args: argparse.Namespace) -> Path:
@@ -76,10 +80,10 @@ def _register_model(targets: argparse._SubParsersAction) -> None:
         help="one registered model version as a layer (checked against the deps layer)",
         description="Check the model against the deps layer, verify hashes, load and predict its samples in the target interpreter, and zip it under /opt/model.",
     )
-    model.add_argument("--name", required=True)
-    model.add_argument("--version", required=True)
-    model.add_argument("--artifacts-root", type=Path, default=Path("model_artifacts"), metavar="DIR")
-    model.add_argument("--function-dir", type=Path, default=Path("function"), metavar="DIR",
+    model.add_argument("--name", required=True, type=model_name)
+    model.add_argument("--version", required=True, type=model_version)
+    model.add_argument("--artifacts-root", type=ARTIFACTS_DIR, default=Path("model_artifacts"), metavar="DIR")
+    model.add_argument("--function-dir", type=FUNCTION_DIR, default=Path("function"), metavar="DIR",
                        help="the handler whose start-up checks the model (default: function)")  # fmt: skip
     _add_layer_options(model)
     model.add_argument("--json", action="store_true", help="print the model's manifest entry as JSON")
@@ -98,8 +102,8 @@ def run_model(args: argparse.Namespace) -> int:
 
 def _register_function(targets: argparse._SubParsersAction) -> None:
     function = targets.add_parser("function", help="the handler zip from function/")
-    function.add_argument("--function-dir", type=Path, default=Path("function"), metavar="DIR")
-    function.add_argument("--dist", type=Path, default=DEFAULT_DIST, metavar="DIR")
+    function.add_argument("--function-dir", type=FUNCTION_DIR, default=Path("function"), metavar="DIR")
+    function.add_argument("--dist", type=output_dir("--dist"), default=DEFAULT_DIST, metavar="DIR")
     function.set_defaults(func=run_function)
 
 
@@ -117,9 +121,9 @@ def _register_all(targets: argparse._SubParsersAction) -> None:
         help="deps layer + every registered model + function, then dist/manifest.json",
         description="Build the deps layer, every registered model (or --model NAME/VERSION ...), the function zip, and write dist/manifest.json.",
     )
-    everything.add_argument("--artifacts-root", type=Path, default=Path("model_artifacts"), metavar="DIR")
-    everything.add_argument("--function-dir", type=Path, default=Path("function"), metavar="DIR")
-    everything.add_argument("--model", action="append", dest="models", metavar="NAME/VERSION", help="build only these models (repeatable)")
+    everything.add_argument("--artifacts-root", type=ARTIFACTS_DIR, default=Path("model_artifacts"), metavar="DIR")
+    everything.add_argument("--function-dir", type=FUNCTION_DIR, default=Path("function"), metavar="DIR")
+    everything.add_argument("--model", action="append", dest="models", type=model_ref, metavar="NAME/VERSION", help="build only these models (repeatable)")
     _add_layer_options(everything)
     everything.add_argument("--json", action="store_true", help="print the manifest on stdout")
     everything.set_defaults(func=run_all)
@@ -131,7 +135,8 @@ def run_all(args: argparse.Namespace) -> int:
 
     path = build_all(
         requirements=_requirements(args), artifacts_root=args.artifacts_root, function_dir=args.function_dir,
-        dist_dir=args.dist, models=args.models, **_layer_options(args),
+        dist_dir=args.dist, models=[f"{name}/{version}" for name, version in args.models] if args.models else None,
+        **_layer_options(args),
     )
     manifest = load_manifest(path)
     print(json.dumps(manifest, indent=2) if args.json else "\n".join(summary_lines(manifest, path)))

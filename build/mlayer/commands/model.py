@@ -8,8 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MlayerError
+from ..inputs import argument_type, input_dir, input_file, output_dir, plain_text
+from ..model.naming import validate_name, validate_version
 
 DEFAULT_ARTIFACTS = Path("model_artifacts")
+model_name = argument_type(validate_name, "name")
+model_version = argument_type(validate_version, "version")
+REGISTRY = input_dir("model registry", "pass --artifacts-root DIR holding NAME/VERSION/ (model_artifacts)")
+MODEL_FILE = input_file("model file", "pass the .joblib files saved with joblib.dump (or .skops files saved with skops.io.dump)")
+SAMPLES_FILE = input_file("samples file", 'pass a JSON {"inputs": [...], "expected": [...]} or JSONL file to --samples')
+PICKLED_VERSION = plain_text("version", "write it like 1.9.1", 32)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,15 +31,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "applied, then the estimator (or a single Pipeline). The files are hashed, their scikit-learn version is read from "
         "the pickles without unpickling them, and everything lands atomically in ARTIFACTS_ROOT/NAME/VERSION/.",
     )
-    add.add_argument("files", nargs="+", type=Path, metavar="FILE", help="e.g. PreProc1_MyModel.joblib PreProc2_MyModel.joblib MyModel.joblib")
-    add.add_argument("--name", required=True, help="model name: letters, digits, '_' and '-', at most 40 characters")
-    add.add_argument("--version", required=True, help="version, e.g. 20190104v1 (letters, digits, '_' and '-', at most 32)")
-    add.add_argument("--samples", type=Path, metavar="FILE", help='inputs with expected outputs: JSON {"inputs": [...], "expected": [...]} or JSONL')
-    add.add_argument("--artifacts-root", type=Path, default=DEFAULT_ARTIFACTS, metavar="DIR", help="registry root (default: model_artifacts)")
-    add.add_argument("--sklearn-version", metavar="X.Y.Z", help="only for pickles that do not record it (scikit-learn objects do)")
-    add.add_argument("--numpy-version", metavar="X.Y.Z", help="numpy the files were pickled with (pickles do not record it)")
-    add.add_argument("--scipy-version", metavar="X.Y.Z", help="scipy the files were pickled with")
-    add.add_argument("--python-version", metavar="3.X", help="Python the files were pickled with")
+    add.add_argument("files", nargs="+", type=MODEL_FILE, metavar="FILE", help="e.g. PreProc1_MyModel.joblib PreProc2_MyModel.joblib MyModel.joblib")
+    add.add_argument("--name", required=True, type=model_name, help="model name: a letter, then letters, digits, '_' and '-', at most 64 characters")
+    add.add_argument("--version", required=True, type=model_version, help="version, e.g. 20190104v1 (letters, digits, '.', '_' and '-', at most 64)")
+    add.add_argument("--samples", type=SAMPLES_FILE, metavar="FILE", help='inputs with expected outputs: JSON {"inputs": [...], "expected": [...]} or JSONL')
+    add.add_argument("--artifacts-root", type=output_dir("--artifacts-root"), default=DEFAULT_ARTIFACTS, metavar="DIR", help="registry root (default: model_artifacts)")
+    add.add_argument("--sklearn-version", type=PICKLED_VERSION, metavar="X.Y.Z", help="only for pickles that do not record it (scikit-learn objects do)")
+    add.add_argument("--numpy-version", type=PICKLED_VERSION, metavar="X.Y.Z", help="numpy the files were pickled with (pickles do not record it)")
+    add.add_argument("--scipy-version", type=PICKLED_VERSION, metavar="X.Y.Z", help="scipy the files were pickled with")
+    add.add_argument("--python-version", type=PICKLED_VERSION, metavar="3.X", help="Python the files were pickled with")
     add.add_argument(
         "--trust", action="append", default=[], metavar="MODULE.NAME",
         help="also allow this global in the pickles (repeatable; e.g. your own tokenizer); recorded in metadata.json",
@@ -39,13 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.set_defaults(func=run_add)
 
     listing = actions.add_parser("list", help="list registered model versions")
-    listing.add_argument("--artifacts-root", type=Path, default=DEFAULT_ARTIFACTS, metavar="DIR", help="registry root (default: model_artifacts)")
+    listing.add_argument("--artifacts-root", type=REGISTRY, default=DEFAULT_ARTIFACTS, metavar="DIR", help="registry root (default: model_artifacts)")
     listing.add_argument("--json", action="store_true", help="print JSON on stdout")
     listing.set_defaults(func=run_list)
 
     show = actions.add_parser("show", help="show one version's metadata")
-    show.add_argument("model", metavar="NAME/VERSION", help="e.g. MyModel/20190104v1")
-    show.add_argument("--artifacts-root", type=Path, default=DEFAULT_ARTIFACTS, metavar="DIR", help="registry root (default: model_artifacts)")
+    show.add_argument("model", type=model_ref, metavar="NAME/VERSION", help="e.g. MyModel/20190104v1")
+    show.add_argument("--artifacts-root", type=REGISTRY, default=DEFAULT_ARTIFACTS, metavar="DIR", help="registry root (default: model_artifacts)")
     show.add_argument("--json", action="store_true", help="print metadata.json as is")
     show.set_defaults(func=run_show)
 
@@ -131,10 +139,18 @@ def parse_ref(text: str) -> tuple[str, str]:
     return name, version
 
 
+def _checked_ref(text: str) -> tuple[str, str]:
+    name, version = parse_ref(text)
+    return validate_name(name), validate_version(version)
+
+
+model_ref = argument_type(_checked_ref, "NAME/VERSION")
+
+
 def run_show(args: argparse.Namespace) -> int:
     from ..model.registry import load_metadata, model_dir
 
-    name, version = parse_ref(args.model)
+    name, version = args.model
     directory = model_dir(args.artifacts_root, name, version)
     metadata = load_metadata(directory)
     if args.json:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..inputs import input_file, output_dir
 from ..runtimes import DEFAULT_RUNTIME, RUNTIMES
+from .model import model_name, model_version
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,14 +18,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "LogisticRegression on a seeded synthetic support-ticket corpus in that runtime's Python with only the layer "
         "on sys.path, and register the three files with held-out samples and accuracy.",
     )
-    parser.add_argument("--name", default="MyModel", help="model name (default: MyModel)")
-    parser.add_argument("--version", default="20190104v1", help="model version (default: 20190104v1)")
+    parser.add_argument("--name", default="MyModel", type=model_name, help="model name (default: MyModel)")
+    parser.add_argument("--version", default="20190104v1", type=model_version, help="model version (default: 20190104v1)")
     parser.add_argument("--scale", choices=("demo", "seed"), default="demo",
                         help="demo: the small default model (59 KB of pickles); seed: the same shape at the seed article's size (~7 MB)")  # fmt: skip
-    parser.add_argument("--runtime", default=DEFAULT_RUNTIME, help=f"Lambda runtime: {', '.join(RUNTIMES)} (default {DEFAULT_RUNTIME})")
-    parser.add_argument("--requirements", type=Path, metavar="FILE", help="pinned requirements (default: requirements/<runtime>.txt)")
-    parser.add_argument("--artifacts-root", type=Path, default=Path("model_artifacts"), metavar="DIR", help="registry root (default: model_artifacts)")
-    parser.add_argument("--dist", type=Path, default=Path("dist"), metavar="DIR", help="where the deps layer zip goes (default: dist)")
+    parser.add_argument("--runtime", default=DEFAULT_RUNTIME, choices=tuple(RUNTIMES), help=f"Lambda runtime: {', '.join(RUNTIMES)} (default {DEFAULT_RUNTIME})")
+    parser.add_argument("--requirements", type=input_file("requirements file", "pass --requirements FILE with pinned name==version lines"), metavar="FILE", help="pinned requirements (default: requirements/<runtime>.txt)")
+    parser.add_argument("--artifacts-root", type=output_dir("--artifacts-root"), default=Path("model_artifacts"), metavar="DIR", help="registry root (default: model_artifacts)")
+    parser.add_argument("--dist", type=output_dir("--dist"), default=Path("dist"), metavar="DIR", help="where the deps layer zip goes (default: dist)")
     parser.set_defaults(func=run)
 
 

@@ -28,41 +28,45 @@ class DemoRow:
     scaled_from: int  # records actually replayed (cost scaled to 50,000 when smaller)
     dead_lettered: int = 0  # INVALID_RECORDS=dead-letter: malformed records kept in the sink, not retried
     sent_to_on_failure: int = 0  # records in batches that exhausted their retries
+    mode: str = "report"  # the handler's INVALID_RECORDS in this replay
+    unknown: int = 0  # records the sink could not be read back for
 
     @classmethod
-    def from_summary(cls, summary: Any, cost_per_ingest: float) -> DemoRow:
+    def from_summary(cls, summary: Any, cost_per_ingest: float, mode: str = "report") -> DemoRow:
         """A row from a ReplaySummary: every field of the same name, plus the scaled cost."""
-        copied = {f.name: getattr(summary, f.name) for f in fields(cls) if hasattr(summary, f.name)}
-        return cls(**copied, cost_per_ingest=cost_per_ingest, scaled_from=summary.sent)
+        copied = {f.name: getattr(summary, f.name) for f in fields(cls) if hasattr(summary, f.name) and f.name != "mode"}
+        return cls(**copied, cost_per_ingest=cost_per_ingest, scaled_from=summary.sent, mode=mode)
 
 
 def break_even(cost_per_ingest: float) -> float:
     return SAGEMAKER_MONTHLY_USD / cost_per_ingest if cost_per_ingest else float("inf")
 
 
-def markdown_table(rows: list[DemoRow], memory_mb: int, cpu_note: str, invalid_records: str = "report") -> str:
+def markdown_table(rows: list[DemoRow], memory_mb: int, cpu_note: str) -> str:
+    modes = sorted({row.mode for row in rows})
     lines = [
-        f"Local Lambda replay of a 50,000-record ingest, {memory_mb} MB, {cpu_note}, INVALID_RECORDS={invalid_records}. "
-        "Seed: python3.6, 192 MB, model reloaded per call.",
+        f"Local Lambda replay of a 50,000-record ingest, {memory_mb} MB, {cpu_note}, INVALID_RECORDS {' and '.join(modes)} "
+        "(dead-letter keeps malformed records in the sink; report has Lambda retry their batches, then send them to the "
+        "on-failure destination). Seed: python3.6, 192 MB, model reloaded per call.",
         "",
-        "| batch | ours p50 / p99 ms | seed avg ms | ours billed ms | seed billed ms | ours max MB | seed max MB "
+        "| INVALID_RECORDS | batch | ours p50 / p99 ms | seed avg ms | ours billed ms | seed billed ms | ours max MB | seed max MB "
         "| ours $/ingest | seed $/ingest | cheaper | break-even ingests/month (ours / seed) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         seed = SEED_BY_BATCH[row.batch_size]
         ratio = seed["cost_per_ingest"] / row.cost_per_ingest if row.cost_per_ingest else float("inf")
         lines.append(
-            f"| {row.batch_size} | {row.p50_ms:.1f} / {row.p99_ms:.1f} | {seed['avg_ms']:,} | {row.mean_billed_ms:.1f} "
+            f"| {row.mode} | {row.batch_size} | {row.p50_ms:.1f} / {row.p99_ms:.1f} | {seed['avg_ms']:,} | {row.mean_billed_ms:.1f} "
             f"| {seed['billed_ms']:,} | {row.max_memory_mb} | {seed['max_memory_mb']} | ${row.cost_per_ingest:.6f} "
             f"| ${seed['cost_per_ingest']:.4f} | {ratio:,.0f}x | {break_even(row.cost_per_ingest):,.0f} / {break_even(seed['cost_per_ingest']):,.0f} |"
         )
     lines.append("")
-    lines.append("| batch | records replayed | written | dead-lettered | reported failed | sent to on-failure | lost | duplicates | invocations | init ms |")
-    lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines.append("| INVALID_RECORDS | batch | records replayed | written | dead-lettered | reported failed | sent to on-failure | lost | duplicates | invocations | init ms |")
+    lines.append("|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         lines.append(
-            f"| {row.batch_size} | {row.scaled_from:,} | {row.written:,} | {row.dead_lettered:,} | {row.reported_failed:,} "
+            f"| {row.mode} | {row.batch_size} | {row.scaled_from:,} | {row.written:,} | {row.dead_lettered:,} | {row.reported_failed:,} "
             f"| {row.sent_to_on_failure:,} | {row.lost} | {row.duplicates} | {row.invocations:,} | {row.init_ms:.0f} |"
         )
     if any(row.scaled_from != 50_000 for row in rows):
@@ -77,13 +81,15 @@ def write_chart(rows: list[DemoRow], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    batches = [row.batch_size for row in rows]
+    batches = sorted({row.batch_size for row in rows})
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.plot(batches, [row.p50_ms for row in rows], "o-", label="mlayer p50")
+    for mode in sorted({row.mode for row in rows}):
+        mine = [row for row in rows if row.mode == mode]
+        left.plot([row.batch_size for row in mine], [row.p50_ms for row in mine], "o-", label=f"mlayer p50 ({mode})")
+        right.plot([row.batch_size for row in mine], [row.cost_per_ingest for row in mine], "o-", label=f"mlayer ({mode})")
     left.plot(batches, [SEED_BY_BATCH[b]["avg_ms"] for b in batches], "s--", label="seed average")
     left.set(xscale="log", yscale="log", xlabel="batch size (records per invocation)", ylabel="duration per invocation (ms)", title="Duration")
     left.legend()
-    right.plot(batches, [row.cost_per_ingest for row in rows], "o-", label="mlayer")
     right.plot(batches, [SEED_BY_BATCH[b]["cost_per_ingest"] for b in batches], "s--", label="seed")
     right.set(xscale="log", yscale="log", xlabel="batch size (records per invocation)", ylabel="USD per 50,000-record ingest", title="Cost per ingest")
     right.legend()

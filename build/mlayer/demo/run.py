@@ -17,7 +17,7 @@ from ..cost import SEED_INGEST_RECORDS, billed_duration_ms, ingest_cost
 from ..errors import MlayerError
 from ..fsutil import write_json_atomic
 from ..manifest import load_manifest
-from ..replay.sinks import check_invalid_records
+from ..replay.sinks import DEAD_LETTER_SINKS, check_invalid_records
 from ..runtimes import DEFAULT_RUNTIME
 from .records import ingest_records, write_records_jsonl
 from .report import DemoRow, markdown_table, write_chart
@@ -41,14 +41,21 @@ class DemoSettings:
     max_retries: int = 3
     malformed_fraction: float = 0.01
     sink: str = "s3"
-    # The handler's INVALID_RECORDS: report (the module's default) or dead-letter (into the S3 sink).
-    invalid_records: str = "report"
+    # The handler's INVALID_RECORDS, one replay per mode: None runs both where the sink can hold
+    # dead-letter entries (s3), so the table shows what each costs; "report" or "dead-letter" one.
+    invalid_records: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
+    def modes(self) -> tuple[str, ...]:
+        if self.invalid_records is not None:
+            return (self.invalid_records,)
+        return ("dead-letter", "report") if self.sink in DEAD_LETTER_SINKS else ("report",)
+
+    @property
     def suffix(self) -> str:
-        """Told apart in file names, so a dead-letter run keeps the default run's report beside it."""
-        return "" if self.invalid_records == "report" else f"-{self.invalid_records}"
+        """Told apart in file names, so a run of one mode keeps the default run's report beside it."""
+        return f"-{self.invalid_records}" if self.invalid_records is not None else ""
 
 
 def say(message: str) -> None:
@@ -96,14 +103,16 @@ def scaled_ingest_cost(summary) -> float:
     return ingest_cost(warm_billed + init_billed, summary.memory_mb, summary.architecture, requests=requests).total_usd
 
 
-def replay_batch_size(settings: DemoSettings, manifest: Path, records: list[bytes], batch_size: int, sink_env: dict[str, str]) -> tuple[DemoRow, dict]:
+def replay_batch_size(
+    settings: DemoSettings, manifest: Path, records: list[bytes], batch_size: int, sink_env: dict[str, str], mode: str
+) -> tuple[DemoRow, dict]:
     from ..replay import EnvironmentSettings, SinkSpec, replay
 
     out = settings.dist / "demo"
     sink = (
-        SinkSpec("s3", s3_bucket=BUCKET, s3_prefix=f"predictions/batch-{batch_size}")
+        SinkSpec("s3", s3_bucket=BUCKET, s3_prefix=f"predictions/{mode}/batch-{batch_size}")
         if settings.sink == "s3"
-        else SinkSpec("dir", directory=out / f"predictions-batch-{batch_size}")
+        else SinkSpec("dir", directory=out / f"predictions-{mode}-batch-{batch_size}")
     )
     env = EnvironmentSettings(
         manifest_path=manifest,
@@ -116,20 +125,21 @@ def replay_batch_size(settings: DemoSettings, manifest: Path, records: list[byte
     started = time.monotonic()
     summary = replay(
         records, batch_size=batch_size, env=env, max_retries=settings.max_retries, bisect=True,
-        on_failure=out / f"on-failure-batch-{batch_size}{settings.suffix}.jsonl", sink=sink,
-        invalid_records=settings.invalid_records, stream_name="mlayer-demo-ingest",
+        on_failure=out / f"on-failure-{mode}-batch-{batch_size}.jsonl", sink=sink,
+        invalid_records=mode, stream_name="mlayer-demo-ingest",
     )
-    say(f"batch {batch_size}: {summary.sent:,} records in {time.monotonic() - started:.1f} s, "
+    say(f"{mode}, batch {batch_size}: {summary.sent:,} records in {time.monotonic() - started:.1f} s, "
         f"{summary.invocations:,} invocations, dead-lettered {summary.dead_lettered}, "
         f"sent to on-failure {summary.sent_to_on_failure}, lost {summary.lost}, duplicates {summary.duplicates}")
-    row = DemoRow.from_summary(summary, scaled_ingest_cost(summary))
+    row = DemoRow.from_summary(summary, scaled_ingest_cost(summary), mode)
     return row, summary.to_dict()
 
 
 def run_demo(settings: DemoSettings) -> Path:
     """Run the demo; returns the markdown report's path (dist/report/demo.md)."""
     started = time.monotonic()
-    check_invalid_records(settings.invalid_records, settings.sink)
+    for mode in settings.modes:
+        check_invalid_records(mode, settings.sink)
     say("building artifacts (cached after the first run)")
     manifest = build_artifacts(settings)
     entry = load_manifest(manifest)
@@ -142,18 +152,19 @@ def run_demo(settings: DemoSettings) -> Path:
     rows, summaries = [], {}
     sink_context = _sink_context(settings)
     with sink_context as sink_env:
-        for batch_size in settings.batch_sizes:
-            chosen = records
-            if batch_size == 1 and settings.batch1_sample and settings.batch1_sample < len(records):
-                chosen = records[: settings.batch1_sample]
-            row, summary = replay_batch_size(settings, manifest, chosen, batch_size, sink_env)
-            rows.append(row)
-            summaries[str(batch_size)] = summary
-    bad = [row for row in rows if row.lost or row.written + row.dead_lettered + row.reported_failed < row.sent]
+        for mode in settings.modes:
+            for batch_size in settings.batch_sizes:
+                chosen = records
+                if batch_size == 1 and settings.batch1_sample and settings.batch1_sample < len(records):
+                    chosen = records[: settings.batch1_sample]
+                row, summary = replay_batch_size(settings, manifest, chosen, batch_size, sink_env, mode)
+                rows.append(row)
+                summaries[f"{mode}/{batch_size}"] = summary
+    bad = [row for row in rows if row.lost or row.unknown or row.written + row.dead_lettered + row.reported_failed < row.sent]
     report_dir = settings.dist / "report"
     stem = f"demo{settings.suffix}"
     cpu_note = "CPU throttled to the memory's vCPU share" if all(s["cpu_throttled"] for s in summaries.values()) else "CPU NOT throttled (faster than Lambda)"
-    table = markdown_table(rows, settings.memory_mb, cpu_note, settings.invalid_records)
+    table = markdown_table(rows, settings.memory_mb, cpu_note)
     report = report_dir / f"{stem}.md"
     write_json_atomic(report_dir / f"{stem}.json", {"settings": {k: str(v) for k, v in asdict(settings).items()}, "summaries": summaries})
     write_chart(rows, report_dir / f"{stem}.png")
@@ -164,7 +175,7 @@ def run_demo(settings: DemoSettings) -> Path:
     print(table)
     say(f"report: {report}, chart: {report_dir / f'{stem}.png'}, summaries: {report_dir / f'{stem}.json'} ({time.monotonic() - started:.0f} s)")
     if bad:
-        raise MlayerError(f"the replay at batch {bad[0].batch_size} lost records: see {report_dir / f'{stem}.json'}")
+        raise MlayerError(f"the replay at batch {bad[0].batch_size} ({bad[0].mode}) lost records: see {report_dir / f'{stem}.json'}")
     return report
 
 

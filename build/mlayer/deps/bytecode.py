@@ -12,6 +12,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from .. import processes
 from ..errors import MlayerError
 
 LAMBDA_PYTHON_DIR = "/opt/python"
@@ -37,7 +38,7 @@ def interpreter_version(python: Path) -> str:
 
 def compile_layer(python: Path, python_dir: Path) -> None:
     """Write __pycache__/*.cpython-XY.pyc next to every module under python_dir."""
-    proc = subprocess.run(compile_command(python, python_dir), capture_output=True, text=True)
+    proc = processes.run(compile_command(python, python_dir))  # compileall -j: a group, stopped as one
     # compileall exits 1 if any file failed to compile (e.g. Python-2-only files some wheels ship).
     if proc.returncode != 0:
         failures = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("***") or "Error" in line]

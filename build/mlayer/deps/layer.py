@@ -18,12 +18,13 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..cache import cache_dir, cache_key
+from ..cache import cache_dir, cache_key, key_lock_path, sweep_stale_staging
 from ..errors import MlayerError
 from ..fsutil import atomic_dir, atomic_path, tree_size
 from ..hashing import sha256_file
@@ -120,7 +121,7 @@ def _pyc_bytes(python_dir: Path) -> int:
 @contextlib.contextmanager
 def _key_lock(key: str) -> Iterator[None]:
     """One builder per cache key across processes (pytest-xdist workers, two terminals)."""
-    lock_path = cache_dir(CACHE_KIND, key).with_suffix(".lock")
+    lock_path = key_lock_path(CACHE_KIND, key)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -305,6 +306,8 @@ def build_deps_layer(
         )
     key = layer_cache_key(parsed, target, architecture, backend, image, slim, compile_pyc, interpreter)
     entry = cache_dir(CACHE_KIND, key)
+    for stale in sweep_stale_staging(CACHE_KIND):
+        print(f"mlayer: removed {stale}, the staging directory of a build that was killed", file=sys.stderr)
     with _key_lock(key):
         record = _load_cached(entry)
         cache_hit = record is not None

@@ -9,10 +9,10 @@ certificates, cache) is honoured on purpose: mirrors and proxies keep working.
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
+from .. import processes
 from ..errors import MlayerError
 from ..runtimes import Runtime
 
@@ -69,6 +69,6 @@ def explain_pip_failure(output: str, runtime: Runtime, architecture: str) -> str
 def install_with_pip(requirements: Path, target_dir: Path, runtime: Runtime, architecture: str) -> None:
     """Install the requirements' wheels into target_dir (the layer's python/ directory)."""
     command = pip_install_command(requirements, target_dir, runtime, architecture)
-    proc = subprocess.run(command, capture_output=True, text=True)
+    proc = processes.run(command)  # its own process group: an interrupt stops pip and its children
     if proc.returncode != 0:
         raise MlayerError(explain_pip_failure(proc.stdout + "\n" + proc.stderr, runtime, architecture))

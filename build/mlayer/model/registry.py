@@ -2,7 +2,9 @@
 
 A registered version is immutable: layers already deployed refer to it by NAME/VERSION. Adding
 the same version again is a no-op when the files are byte-identical and an error otherwise.
-Registration is atomic (fsutil.atomic_dir): a failure leaves no half-written version behind.
+Registration is atomic and exclusive (fsutil.exclusive_new_dir): a failure leaves no half-written
+version behind, and of two concurrent `model add` of one NAME/VERSION exactly one registers; the
+other then gets the same answer as a later one would (no-op if identical, error otherwise).
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..errors import MlayerError
-from ..fsutil import atomic_dir, write_json_atomic
+from ..fsutil import exclusive_new_dir, write_json_atomic
 from ..hashing import sha256_file
 from .allowlist import check_trusted, validate_trust
 from .metadata import FILE_NAME_RE, METADATA_NAME, SCHEMA_VERSION, read_metadata
-from .naming import NAME_RE, VERSION_RE, validate_name, validate_version, version_sort_key
+from .naming import is_valid_name, is_valid_version, validate_name, validate_version, version_sort_key
 from .pickle_scan import PickleScan
 from .skops_scan import scan_model_file
 from .provenance import resolve_pickled_with
@@ -76,9 +78,9 @@ def list_models(artifacts_root: Path) -> list[ModelRef]:
     refs = [
         ModelRef(name_dir.name, version_dir.name)
         for name_dir in root.iterdir()
-        if name_dir.is_dir() and NAME_RE.match(name_dir.name)
+        if name_dir.is_dir() and is_valid_name(name_dir.name)
         for version_dir in name_dir.iterdir()
-        if version_dir.is_dir() and VERSION_RE.match(version_dir.name)
+        if version_dir.is_dir() and is_valid_version(version_dir.name)
     ]
     return sorted(refs, key=lambda ref: (ref.name.lower(), ref.name, version_sort_key(ref.version)))
 
@@ -170,15 +172,7 @@ def add_model(
 
     dest = Path(artifacts_root) / name / version
     if dest.exists():
-        existing = load_metadata(dest)
-        difference = _same_registration(existing, file_entries, sample_data)
-        if difference is not None:
-            raise MlayerError(
-                f"{name}/{version} is already registered and {difference}: a registered version never changes "
-                f"(deployed layers refer to it); register these files as a new version, e.g. {_next_version(version)}"
-            )
-        _say(f"{name}/{version} is already registered with identical files: nothing to do")
-        return dest
+        return _already_registered(dest, file_entries, sample_data)
 
     metadata: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -194,14 +188,17 @@ def add_model(
         metadata["metrics"] = dict(metrics)
     if trusted:
         metadata["trusted"] = trusted
-    with atomic_dir(dest) as tmp:
-        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; a registry is shared (and committed)
-        for path, entry in zip(paths, file_entries):
-            shutil.copyfile(path, tmp / path.name)
-            if sha256_file(tmp / path.name) != entry["sha256"]:
-                raise MlayerError(f"{path} changed while it was being registered: wait for whatever writes it to finish, then retry")
-        write_json_atomic(tmp / METADATA_NAME, metadata)
-        load_metadata_in(tmp, name, version)
+    try:
+        with exclusive_new_dir(dest) as tmp:
+            os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; a registry is shared (and committed)
+            for path, entry in zip(paths, file_entries):
+                shutil.copyfile(path, tmp / path.name)
+                if sha256_file(tmp / path.name) != entry["sha256"]:
+                    raise MlayerError(f"{path} changed while it was being registered: wait for whatever writes it to finish, then retry")
+            write_json_atomic(tmp / METADATA_NAME, metadata)
+            load_metadata_in(tmp, name, version)
+    except FileExistsError:  # a concurrent `model add` registered this NAME/VERSION first
+        return _already_registered(dest, file_entries, sample_data)
     unknown = [key for key, source in pickled_with["source"].items() if source == "unknown"]
     summary = ", ".join(f"{key} {pickled_with[key]}" for key in ("scikit-learn", "numpy", "scipy", "python") if pickled_with[key])
     _say(
@@ -211,6 +208,19 @@ def add_model(
     if unknown:
         flags = " ".join(f"--{'sklearn' if k == 'scikit-learn' else k}-version X" for k in unknown)
         _say(f"note: unknown {', '.join(unknown)} (not recorded in the pickles); pass {flags} to have `mlayer build` check them")
+    return dest
+
+
+def _already_registered(dest: Path, file_entries: list[dict[str, Any]], sample_data: dict[str, Any] | None) -> Path:
+    """`dest` exists: fine if it holds exactly these files, else the error that a version never changes."""
+    name, version = dest.parent.name, dest.name
+    difference = _same_registration(load_metadata(dest), file_entries, sample_data)
+    if difference is not None:
+        raise MlayerError(
+            f"{name}/{version} is already registered and {difference}: a registered version never changes "
+            f"(deployed layers refer to it); register these files as a new version, e.g. {_next_version(version)}"
+        )
+    _say(f"{name}/{version} is already registered with identical files: nothing to do")
     return dest
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MlayerError
+from ..inputs import parse_json_text, read_input_text
 
 MAX_SAMPLES = 1000  # they live in metadata.json and run at every build
 
@@ -42,10 +43,7 @@ def _parse_jsonl(text: str, path: Path) -> dict[str, list[Any]]:
     for line_no, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise MlayerError(f"{path}:{line_no}: not valid JSON ({exc.msg}): each line must be {{\"input\": ..., \"expected\": ...}}") from None
+        row = parse_json_text(line, f"{path}:{line_no}", 'each line must be {"input": ..., "expected": ...}')
         if not isinstance(row, dict) or set(row) != {"input", "expected"}:
             raise MlayerError(f'{path}:{line_no}: each line must be an object with exactly "input" and "expected"')
         inputs.append(row["input"])
@@ -56,16 +54,13 @@ def _parse_jsonl(text: str, path: Path) -> dict[str, list[Any]]:
 def load_samples(path: Path) -> dict[str, list[Any]]:
     """Read a samples file (JSON or JSONL); MlayerError naming the file and the fix."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MlayerError(f"samples file {path} does not exist: pass an existing JSON or JSONL file to --samples") from None
-    except (UnicodeDecodeError, IsADirectoryError):
-        raise MlayerError(f"samples file {path} is not UTF-8 text: pass a JSON or JSONL file to --samples") from None
+    text = read_input_text(path, "samples file", "pass a JSON or JSONL file to --samples")
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
         data = _parse_jsonl(text, path)
+    except (RecursionError, ValueError):
+        raise MlayerError(f"samples file {path} is JSON nested too deeply or otherwise unreadable: pass a JSON or JSONL file to --samples") from None
     else:
         if isinstance(data, dict) and set(data) == {"input", "expected"}:  # a one-line JSONL file
             data = {"inputs": [data["input"]], "expected": [data["expected"]]}

@@ -6,13 +6,13 @@
 
 from .kinesis import Stream, StreamRecord, kinesis_event, put_records, shard_for
 from .poller import RetryPolicy
-from .records import InputRecord, read_records_jsonl
+from .records import InputRecord, iter_records_jsonl, read_records_jsonl
 from .run import replay
 from .settings import EnvironmentSettings
-from .sinks import SINK_KINDS, SinkSpec
+from .sinks import SINK_KINDS, SinkSpec, default_invalid_records
 from .summary import ReplaySummary
 
 __all__ = [
     "EnvironmentSettings", "InputRecord", "ReplaySummary", "RetryPolicy", "SINK_KINDS", "SinkSpec", "Stream",
-    "StreamRecord", "kinesis_event", "put_records", "read_records_jsonl", "replay", "shard_for",
+    "StreamRecord", "default_invalid_records", "iter_records_jsonl", "kinesis_event", "put_records", "read_records_jsonl", "replay", "shard_for",
 ]  # fmt: skip

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..runtime.report import Invocation
-from .kinesis import Stream, StreamRecord
+from .kinesis import LiveStream, Stream, StreamRecord
 
 
 def _iso(seconds: float) -> str:
@@ -23,7 +23,7 @@ def _iso(seconds: float) -> str:
 
 def failure_message(
     records: Sequence[StreamRecord],
-    stream: Stream,
+    stream: Stream | LiveStream,
     invocation: Invocation,
     function_arn: str,
     attempts: int,

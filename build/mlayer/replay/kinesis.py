@@ -50,6 +50,7 @@ class StreamRecord:
     partition_key: str
     data: bytes
     arrival: float  # approximateArrivalTimestamp, epoch seconds
+    n: int = 0  # 1-based position in its shard (LiveStream.locate's inverse)
 
     @property
     def shard_id(self) -> str:
@@ -58,6 +59,51 @@ class StreamRecord:
     @property
     def event_id(self) -> str:
         return f"{self.shard_id}:{self.sequence_number}"
+
+
+class LiveStream:
+    """A stream being written: only per-shard counters are kept, never the records, so a replay
+    of 10 million records holds what one of 1,000 does. Sequence numbers are arithmetic
+    (sequence_number / locate), which lets the replay account for records by (shard, n)."""
+
+    def __init__(self, name: str, region: str, shards: int, now: float | None = None) -> None:
+        self.name, self.region, self.shard_count = name, region, shards
+        self.now = time.time() if now is None else now
+        self._run = int(self.now * 1000) * _TIME_STRIDE
+        self.counts = [0] * shards  # records put per shard
+        self.sent = 0
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:kinesis:{self.region}:{ACCOUNT_ID}:stream/{self.name}"
+
+    def sequence_number(self, shard: int, n: int) -> str:
+        """The n-th (1-based) record's sequence number in `shard`."""
+        return str(_SEQUENCE_BASE + self._run + shard * _SHARD_STRIDE + n * _RECORD_STRIDE)
+
+    def event_id(self, shard: int, n: int) -> str:
+        return f"{shard_id(shard)}:{self.sequence_number(shard, n)}"
+
+    def locate(self, event_id: str) -> tuple[int, int] | None:
+        """(shard, n) of a record this stream holds, from its eventID; None for any other."""
+        shard_text, _, sequence = event_id.partition(":")
+        if not shard_text.startswith("shardId-") or not shard_text[8:].isdigit() or not sequence.isdigit():
+            return None
+        shard = int(shard_text[8:])
+        if shard >= self.shard_count:
+            return None
+        n, rest = divmod(int(sequence) - _SEQUENCE_BASE - self._run - shard * _SHARD_STRIDE, _RECORD_STRIDE)
+        return (shard, n) if rest == 0 and 1 <= n <= self.counts[shard] else None
+
+    def put(self, record: InputRecord) -> StreamRecord:
+        """Put one record, as PutRecord would: its shard from the partition key, the next sequence number."""
+        index = self.sent
+        key = record.partition_key if record.partition_key is not None else str(index)
+        shard = shard_for(key, self.shard_count)
+        self.counts[shard] += 1
+        self.sent += 1
+        n = self.counts[shard]
+        return StreamRecord(index, shard, self.sequence_number(shard, n), key, record.data, round(self.now + index / 1000, 3), n)
 
 
 @dataclass(frozen=True)
@@ -76,19 +122,16 @@ class Stream:
 
 
 def put_records(records: Sequence[InputRecord], shards: int, name: str, region: str, now: float | None = None) -> Stream:
-    """Put the records on a fresh stream of `shards` shards, in order, as a producer would."""
-    now = time.time() if now is None else now
-    run = int(now * 1000) * _TIME_STRIDE
+    """Put the records on a fresh stream of `shards` shards, in order, as a producer would (all in memory)."""
+    live = LiveStream(name, region, shards, now)
     per_shard: list[list[StreamRecord]] = [[] for _ in range(shards)]
-    for index, record in enumerate(records):
-        key = record.partition_key if record.partition_key is not None else str(index)
-        shard = shard_for(key, shards)
-        sequence = _SEQUENCE_BASE + run + shard * _SHARD_STRIDE + (len(per_shard[shard]) + 1) * _RECORD_STRIDE
-        per_shard[shard].append(StreamRecord(index, shard, str(sequence), key, record.data, round(now + index / 1000, 3)))
+    for record in records:
+        put = live.put(record)
+        per_shard[put.shard_index].append(put)
     return Stream(name, region, per_shard)
 
 
-def event_record(record: StreamRecord, stream: Stream) -> dict:
+def event_record(record: StreamRecord, stream: Stream | LiveStream) -> dict:
     return {
         "kinesis": {
             "kinesisSchemaVersion": "1.0",
@@ -107,26 +150,40 @@ def event_record(record: StreamRecord, stream: Stream) -> dict:
     }
 
 
-def kinesis_event(records: Sequence[StreamRecord], stream: Stream) -> dict:
+def kinesis_event(records: Sequence[StreamRecord], stream: Stream | LiveStream) -> dict:
     return {"Records": [event_record(record, stream) for record in records]}
 
 
-def record_event_bytes(record: StreamRecord, stream: Stream) -> int:
+def record_event_bytes(record: StreamRecord, stream: Stream | LiveStream) -> int:
     return len(json.dumps(event_record(record, stream))) + 2  # ", " between records
 
 
-def batches(shard: Sequence[StreamRecord], stream: Stream, batch_size: int) -> list[list[StreamRecord]]:
-    """What the poller reads per invocation: up to batch_size records, never over 6 MB of event."""
-    out: list[list[StreamRecord]] = []
-    current: list[StreamRecord] = []
-    size = _EVENT_OVERHEAD
-    for record in shard:
-        record_size = record_event_bytes(record, stream)
-        if current and (len(current) == batch_size or size + record_size > PAYLOAD_LIMIT_BYTES):
-            out.append(current)
-            current, size = [], _EVENT_OVERHEAD
-        current.append(record)
-        size += record_size
-    if current:
-        out.append(current)
-    return out
+class ShardBatcher:
+    """One shard's next batch, built record by record: up to batch_size records, never over 6 MB of event."""
+
+    def __init__(self, stream: Stream | LiveStream, batch_size: int) -> None:
+        self.stream, self.batch_size = stream, batch_size
+        self.current: list[StreamRecord] = []
+        self.size = _EVENT_OVERHEAD
+
+    def add(self, record: StreamRecord) -> list[StreamRecord] | None:
+        """Add a record; return the batch it completed (the one before it), if any."""
+        record_size = record_event_bytes(record, self.stream)
+        full = None
+        if self.current and (len(self.current) == self.batch_size or self.size + record_size > PAYLOAD_LIMIT_BYTES):
+            full, self.current, self.size = self.current, [], _EVENT_OVERHEAD
+        self.current.append(record)
+        self.size += record_size
+        return full
+
+    def flush(self) -> list[StreamRecord] | None:
+        full, self.current, self.size = self.current or None, [], _EVENT_OVERHEAD
+        return full
+
+
+def batches(shard: Sequence[StreamRecord], stream: Stream | LiveStream, batch_size: int) -> list[list[StreamRecord]]:
+    """What the poller reads per invocation, for a whole shard at once."""
+    batcher = ShardBatcher(stream, batch_size)
+    out = [batch for batch in map(batcher.add, shard) if batch is not None]
+    last = batcher.flush()
+    return out + [last] if last is not None else out

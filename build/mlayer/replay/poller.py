@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ..runtime.environment import ExecutionEnvironment
 from .destination import OnFailureDestination, failure_message
-from .kinesis import Stream, StreamRecord, kinesis_event
+from .kinesis import LiveStream, StreamRecord, kinesis_event
 from .ledger import Ledger
 from .settings import EnvironmentFactory
 from .sinks import SinkReader
@@ -43,7 +43,7 @@ class _Piece:
 class ShardPoller:
     """Processes one shard's batches with its own (lazily created, warm) execution environment."""
 
-    def __init__(self, stream: Stream, factory: EnvironmentFactory, policy: RetryPolicy, ledger: Ledger, sink: SinkReader, destination: OnFailureDestination) -> None:
+    def __init__(self, stream: LiveStream, factory: EnvironmentFactory, policy: RetryPolicy, ledger: Ledger, sink: SinkReader, destination: OnFailureDestination) -> None:
         self.stream = stream
         self.factory = factory
         self.policy = policy

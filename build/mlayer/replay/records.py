@@ -12,11 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import MlayerError
+from ..inputs import check_input_file, parse_json_text
 
 MAX_DATA_BYTES = 1024 * 1024  # Kinesis: a record's data blob, before base64
 MAX_PARTITION_KEY_CHARS = 256
@@ -39,7 +40,11 @@ def _check(record: InputRecord, where: str) -> InputRecord:
 
 def normalize(records: Iterable[bytes | str | tuple[str, bytes] | InputRecord]) -> list[InputRecord]:
     """bytes, str (UTF-8), (partition_key, bytes) or InputRecord -> InputRecord, checked."""
-    out = []
+    return list(iter_normalized(records))
+
+
+def iter_normalized(records: Iterable[bytes | str | tuple[str, bytes] | InputRecord]) -> Iterator[InputRecord]:
+    """normalize(), one record at a time."""
     for index, item in enumerate(records):
         if isinstance(item, InputRecord):
             record = item
@@ -51,16 +56,12 @@ def normalize(records: Iterable[bytes | str | tuple[str, bytes] | InputRecord]) 
             record = InputRecord(bytes(item[1]), str(item[0]))
         else:
             raise MlayerError(f"record {index} is a {type(item).__name__}: pass bytes, str, (partition_key, bytes) or InputRecord")
-        out.append(_check(record, f"record {index}"))
-    return out
+        yield _check(record, f"record {index}")
 
 
 def _parse_line(line: str, where: str) -> InputRecord:
     fix = 'each line must be a JSON object {"data_b64": "<base64>"} or {"data": "<text>"}, optionally with "partitionKey"'
-    try:
-        document = json.loads(line)
-    except ValueError as exc:
-        raise MlayerError(f"{where} is not JSON ({exc.msg}): {fix}") from None
+    document = parse_json_text(line, where, fix)
     if not isinstance(document, dict) or ("data_b64" in document) == ("data" in document):
         raise MlayerError(f"{where} has neither or both of data_b64 and data: {fix}")
     if "data_b64" in document:
@@ -79,17 +80,24 @@ def _parse_line(line: str, where: str) -> InputRecord:
 
 
 def read_records_jsonl(path: Path) -> list[InputRecord]:
+    """Every record of the file, checked (in memory: replay() takes iter_records_jsonl's stream)."""
+    return list(iter_records_jsonl(path))
+
+
+def iter_records_jsonl(path: Path) -> Iterator[InputRecord]:
+    """The file's records one line at a time, each checked; a bad line is one MlayerError naming it."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MlayerError(f"records file {path} does not exist: pass --records FILE.jsonl (one record per line)") from None
-    except UnicodeDecodeError:
-        raise MlayerError(f"records file {path} is not UTF-8 text: write binary records as {{\"data_b64\": ...}} lines") from None
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            records.append(_check(_parse_line(line, f"{path}:{number}"), f"{path}:{number}"))
-    if not records:
+    fix = 'pass --records FILE.jsonl, one JSON object per line (write binary records as {"data_b64": ...} lines)'
+    check_input_file(path, "records file", fix)
+    found = False
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise MlayerError(f"{path}:{number} is not UTF-8 text: {fix}") from None
+            if line.strip():
+                found = True
+                yield _check(_parse_line(line, f"{path}:{number}"), f"{path}:{number}")
+    if not found:
         raise MlayerError(f"records file {path} has no records: write one JSON object per line")
-    return records

@@ -10,7 +10,7 @@
   once and then succeeds leaves records in two files, which `duplicates` counts.
 - s3 / dynamodb: the handler writes for real (moto or AWS through AWS_ENDPOINT_URL and your
   credentials); after the run the replay reads the bucket prefix / table back and counts the
-  copies of each of this run's eventIDs.
+  copies of each of this run's eventIDs (marked in the ledger: nothing is held per record here).
 
 Dead-letter entries (the handler's INVALID_RECORDS=dead-letter) are read apart from predictions:
 under `<prefix>/_invalid/` in s3, items with `status = "invalid"` in dynamodb. Only these two
@@ -20,19 +20,25 @@ sinks can hold them: with none / dir the handler runs with SINK=none, which refu
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import MlayerError
 from .kinesis import StreamRecord
+from .ledger import DEAD_LETTERED, Ledger
 
 SINK_KINDS = ("none", "dir", "s3", "dynamodb")
 INVALID_RECORDS = ("report", "dead-letter")  # the handler's INVALID_RECORDS policies
 DEAD_LETTER_SINKS = ("s3", "dynamodb")
 INVALID_FOLDER = "_invalid"  # the handler's s3 sink writes dead-letter entries under <prefix>/_invalid/
+
+
+def default_invalid_records(sink_kind: str) -> str:
+    """As the handler defaults (handler_config.default_invalid_records): dead-letter where the sink can
+    hold the entries, report where it cannot."""
+    return "dead-letter" if sink_kind in DEAD_LETTER_SINKS else "report"
 
 
 def check_invalid_records(policy: str, sink_kind: str) -> None:
@@ -44,12 +50,6 @@ def check_invalid_records(policy: str, sink_kind: str) -> None:
             f"--invalid-records dead-letter needs --sink s3 or dynamodb (not {sink_kind}): the handler writes "
             "dead-letter entries to its sink, and --sink none/dir run it with SINK=none"
         )
-
-
-@dataclass(frozen=True)
-class SinkContents:
-    copies: Counter[str]  # predictions: copies of each eventID in the final contents
-    dead_lettered: set[str]  # eventIDs found as dead-letter entries
 
 
 @dataclass(frozen=True)
@@ -110,11 +110,14 @@ def predicted_runs(batch: Sequence[StreamRecord], predictions: list[dict[str, An
 
 
 class SinkReader:
-    """Collects what the handler wrote; `read(ids)` counts each eventID in the final contents."""
+    """Finds what the handler wrote and marks it in the ledger: predictions (with copies) and dead-letter entries.
 
-    def __init__(self, spec: SinkSpec) -> None:
+    Nothing is held per record here: none marks each response's predictions as they come; dir,
+    s3 and dynamodb are read back at the end one file / object / page at a time."""
+
+    def __init__(self, spec: SinkSpec, ledger: Ledger) -> None:
         self.spec = spec
-        self._latest: dict[str, dict[str, Any]] = {}
+        self.ledger = ledger
         if spec.kind == "dir":
             assert spec.directory is not None
             spec.directory.mkdir(parents=True, exist_ok=True)
@@ -124,11 +127,12 @@ class SinkReader:
         if self.spec.kind not in ("none", "dir"):
             return
         predictions = predictions_of(response)
-        for prediction in predictions:
-            event_id = _event_id(prediction)
-            if event_id is not None:
-                self._latest[event_id] = prediction
-        if self.spec.kind == "dir" and predictions:
+        if self.spec.kind == "none":
+            for prediction in predictions:
+                event_id = _event_id(prediction)
+                if event_id is not None:
+                    self.ledger.found_written(event_id, overwrite=True)  # latest prediction per eventID
+        elif predictions:
             assert self.spec.directory is not None
             for run in predicted_runs(batch, predictions):
                 first, last = run[0][0], run[-1][0]
@@ -138,40 +142,51 @@ class SinkReader:
                 tmp.write_text("".join(json.dumps(p, separators=(",", ":")) + "\n" for _, p in run))
                 tmp.replace(path)  # a re-delivered run overwrites, as a put_object to the same key does
 
-    def read(self, event_ids: set[str]) -> SinkContents:
-        """What the sink holds for these eventIDs: predictions (with copies) and dead-letter entries."""
+    def read(self) -> str | None:
+        """Mark what the sink holds in the ledger; None, or what could not be read (the sink died)."""
         if self.spec.kind == "none":
-            return SinkContents(Counter(eid for eid in self._latest if eid in event_ids), set())
+            return None
         if self.spec.kind == "dir":
             assert self.spec.directory is not None
-            bodies = (p.read_text() for p in sorted(self.spec.directory.rglob("*.jsonl")))
-            return SinkContents(_count_lines(bodies, event_ids), set())
+            for path in sorted(self.spec.directory.rglob("*.jsonl")):
+                self._mark_lines(path.read_text(), dead_letters=False)
+            return None
         if self.spec.kind == "s3":
-            return self._read_s3(event_ids)
-        return self._read_dynamodb(event_ids)
+            return self._read_s3()
+        return self._read_dynamodb()
 
-    def _read_s3(self, event_ids: set[str]) -> SinkContents:
+    def _mark_lines(self, body: str, dead_letters: bool) -> None:
+        for line in body.splitlines():
+            try:
+                event_id = _event_id(json.loads(line))
+            except (ValueError, RecursionError):
+                continue
+            if event_id is None:
+                continue
+            if dead_letters:
+                self.ledger.flag_event(event_id, DEAD_LETTERED)
+            else:
+                self.ledger.found_written(event_id)
+
+    def _read_s3(self) -> str | None:
         import boto3
 
         s3 = boto3.client("s3")
         prefix = f"{self.spec.s3_prefix.strip('/')}/" if self.spec.s3_prefix.strip("/") else ""
         invalid_prefix = f"{prefix}{INVALID_FOLDER}/"
-        predictions, dead_letters = [], []
         try:
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.spec.s3_bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
-                    body = s3.get_object(Bucket=self.spec.s3_bucket, Key=item["Key"])["Body"].read().decode("utf-8")
-                    (dead_letters if item["Key"].startswith(invalid_prefix) else predictions).append(body)
-        except Exception as exc:
-            raise MlayerError(f"cannot read back s3://{self.spec.s3_bucket}/{prefix} to account for the records ({exc}): check AWS_ENDPOINT_URL and credentials") from None
-        return SinkContents(_count_lines(predictions, event_ids), set(_count_lines(dead_letters, event_ids)))
+                    body = s3.get_object(Bucket=self.spec.s3_bucket, Key=item["Key"])["Body"].read().decode("utf-8", "replace")
+                    self._mark_lines(body, dead_letters=item["Key"].startswith(invalid_prefix))
+        except Exception as exc:  # the sink died: what was read is marked, say what was not
+            return f"cannot read back s3://{self.spec.s3_bucket}/{prefix} ({type(exc).__name__}: {exc})"
+        return None
 
-    def _read_dynamodb(self, event_ids: set[str]) -> SinkContents:
+    def _read_dynamodb(self) -> str | None:
         import boto3
 
         table = boto3.client("dynamodb")
-        found: Counter[str] = Counter()
-        dead_lettered: set[str] = set()
         try:
             pages = table.get_paginator("scan").paginate(
                 TableName=self.spec.dynamodb_table, ProjectionExpression="eventID, #status", ExpressionAttributeNames={"#status": "status"}
@@ -179,25 +194,12 @@ class SinkReader:
             for page in pages:
                 for item in page.get("Items", []):
                     event_id = item.get("eventID", {}).get("S")
-                    if event_id not in event_ids:
+                    if not isinstance(event_id, str):
                         continue
                     if item.get("status", {}).get("S") == "invalid":
-                        dead_lettered.add(event_id)
+                        self.ledger.flag_event(event_id, DEAD_LETTERED)
                     else:
-                        found[event_id] += 1
-        except Exception as exc:
-            raise MlayerError(f"cannot scan DynamoDB table {self.spec.dynamodb_table} to account for the records ({exc}): check AWS_ENDPOINT_URL and credentials") from None
-        return SinkContents(found, dead_lettered)
-
-
-def _count_lines(bodies: Iterable[str], event_ids: set[str]) -> Counter[str]:
-    found: Counter[str] = Counter()
-    for body in bodies:
-        for line in body.splitlines():
-            try:
-                event_id = _event_id(json.loads(line))
-            except ValueError:
-                continue
-            if event_id in event_ids:
-                found[event_id] += 1
-    return found
+                        self.ledger.found_written(event_id)
+        except Exception as exc:  # the sink died: what was read is marked, say what was not
+            return f"cannot scan DynamoDB table {self.spec.dynamodb_table} ({type(exc).__name__}: {exc})"
+        return None

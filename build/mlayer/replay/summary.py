@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..cost import summary_cost
-from .ledger import Ledger
-from .sinks import SinkContents
+from .ledger import DEAD_LETTERED, ON_FAILURE, REPORTED, Ledger
 
 _SAMPLE_IDS = 20
 
@@ -39,6 +39,7 @@ class ReplaySummary:
     sent_to_on_failure: int  # distinct records in discarded batches (the on-failure destination)
     written_and_sent_to_on_failure: int  # e.g. good records after a failing one in an exhausted batch
     lost: int  # sent, but neither written, dead-lettered nor sent to on-failure: must be 0
+    unknown: int  # not found in the sink nor sent on, when the sink could not be read back in full
     duplicates: int  # records with more than one copy in the final sink contents
     duplicate_copies: int  # the extra copies
     reprocessed: int  # records delivered more than once (expected with retries; not duplicates)
@@ -63,7 +64,8 @@ class ReplaySummary:
     cost_usd: float
     on_failure_path: str | None
     wall_s: float
-    lost_event_ids: list[str] = field(default_factory=list)  # a sample, when lost > 0
+    lost_event_ids: list[str] = field(default_factory=list)  # a sample, when lost or unknown > 0
+    unverified: str | None = None  # why some records could not be verified (the sink died), else None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,7 +73,7 @@ class ReplaySummary:
 
 def summarize(
     ledger: Ledger,
-    contents: SinkContents,
+    unverified: str | None,
     *,
     shards: int,
     batch_size: int,
@@ -85,33 +87,47 @@ def summarize(
     on_failure_path: str | None,
     wall_s: float,
 ) -> ReplaySummary:
-    sent = set(ledger.sent)
-    copies = contents.copies
-    written = {eid for eid in copies if eid in sent}
-    dead_lettered = contents.dead_lettered & sent
-    accounted = written | dead_lettered | ledger.on_failure
-    lost = [eid for eid in ledger.sent if eid not in accounted]
+    """Every record's fate from the ledger, one pass; `unverified` is why the sink could not be read back, if so."""
+    counts: Counter[str] = Counter()
+    missing: list[str] = []
+    for shard, n, invoked, flags, copies in ledger.records():
+        on_failure = bool(flags & ON_FAILURE)
+        counts["written"] += copies > 0
+        counts["dead_lettered"] += bool(flags & DEAD_LETTERED)
+        counts["reported_failed"] += bool(flags & REPORTED)
+        counts["on_failure"] += on_failure
+        counts["written_and_on_failure"] += copies > 0 and on_failure
+        counts["duplicates"] += copies > 1
+        counts["duplicate_copies"] += max(0, copies - 1)
+        counts["reprocessed"] += invoked > 1
+        if not copies and not flags & (DEAD_LETTERED | ON_FAILURE):
+            counts["missing"] += 1
+            if len(missing) < _SAMPLE_IDS:
+                missing.append(ledger.stream.event_id(shard, n))
+    # With a sink that could not be read back, a record not found may still have been written.
+    lost, unknown = (counts["missing"], 0) if unverified is None else (0, counts["missing"])
     reports = ledger.reports
     durations = [r.duration_ms for r in reports]
     inits = [r.init_ms for r in reports if r.init_ms is not None]
     billed = sum(r.billed_ms for r in reports)
     summary = ReplaySummary(
-        sent=len(ledger.sent),
+        sent=ledger.sent,
         shards=shards,
         batch_size=batch_size,
         max_retries=max_retries,
         bisect=bisect,
         sink=sink,
         invalid_records=invalid_records,
-        written=len(written),
-        dead_lettered=len(dead_lettered),
-        reported_failed=len(ledger.reported_failed),
-        sent_to_on_failure=len(ledger.on_failure),
-        written_and_sent_to_on_failure=len(written & ledger.on_failure),
-        lost=len(lost),
-        duplicates=sum(1 for eid in written if copies[eid] > 1),
-        duplicate_copies=sum(copies[eid] - 1 for eid in written if copies[eid] > 1),
-        reprocessed=sum(1 for count in ledger.invoked.values() if count > 1),
+        written=counts["written"],
+        dead_lettered=counts["dead_lettered"],
+        reported_failed=counts["reported_failed"],
+        sent_to_on_failure=counts["on_failure"],
+        written_and_sent_to_on_failure=counts["written_and_on_failure"],
+        lost=lost,
+        unknown=unknown,
+        duplicates=counts["duplicates"],
+        duplicate_copies=counts["duplicate_copies"],
+        reprocessed=counts["reprocessed"],
         invocations=len(reports),
         outcomes=dict(sorted(ledger.outcomes.items())),
         retries=ledger.retries,
@@ -132,7 +148,8 @@ def summarize(
         cost_usd=0.0,
         on_failure_path=on_failure_path,
         wall_s=round(wall_s, 3),
-        lost_event_ids=lost[:_SAMPLE_IDS],
+        lost_event_ids=missing,
+        unverified=unverified,
     )
     summary.cost_usd = summary_cost(summary).total_usd
     return summary

@@ -1,0 +1,68 @@
+"""Child processes a build starts, and what an interrupt does to them.
+
+`run` starts a command in its own process group (a new session) and, if the build is interrupted
+(SIGINT/KeyboardInterrupt, or SIGTERM turned into `Terminated` by `terminate_on_sigterm`) or
+fails in any other way while it runs, kills that whole group: pip and its resolver, compileall
+and its -j workers all go with it, none keeps running after mlayer exits. The exception then
+unwinds through the build's `finally` blocks, which remove its staging directories.
+
+A new session is what lets mlayer kill the group it started (and nothing else), and keeps a
+terminal's Ctrl-C from reaching the children half-way: mlayer alone receives it and stops them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Sequence
+from typing import Any
+
+KILL_GRACE_S = 3.0  # SIGTERM, then this long for the group to exit, then SIGKILL
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every `finally` and cleanup runs (exit status 143)."""
+
+    exit_code = 143
+
+
+def terminate_on_sigterm() -> None:
+    """Make SIGTERM unwind the stack (Python's default dies at once, leaving staging behind)."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """Stop the process group `proc` leads: SIGTERM, a grace period, then SIGKILL."""
+    for sig, wait_s in ((signal.SIGTERM, KILL_GRACE_S), (signal.SIGKILL, KILL_GRACE_S)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            continue
+        try:  # the leader exited; workers of the group may still be finishing
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        break
+
+
+def run(command: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """subprocess.run(command, capture_output=True, text=True, **kwargs) in its own process group,
+    killed as a group if this process is interrupted while it runs."""
+    timeout = kwargs.pop("timeout", None)
+    with subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True, **kwargs) as proc:  # fmt: skip
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except BaseException:
+            kill_group(proc)
+            raise
+        return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
