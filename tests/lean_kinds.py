@@ -6,7 +6,6 @@ mlayer.isolated; each kind is saved with joblib as the files a user would regist
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from mlayer.isolated import run_isolated_json
@@ -90,7 +89,3 @@ def train_kinds(deps, out_dir: Path, names: list[str]) -> dict[str, list[dict[st
 
 def kind_of(files: list[dict[str, str]]) -> str:
     return "pipeline" if len(files) == 1 else "steps"
-
-
-def dumps(value) -> str:
-    return json.dumps(value)

@@ -21,6 +21,7 @@ from typing import Any
 from ..errors import MlayerError
 from ..hashing import sha256_file, sha256_json
 from ..manifest import artifact_entry
+from ..runtimes import find_interpreter, host_can_run
 from ..zipper import write_zip
 from .compat import check_compatibility
 from .lean_export import PREDICTOR_CHOICES, LeanExport, choose_predictor, export_lean
@@ -90,8 +91,8 @@ def _try_lean(name: str, model_dir: Path, metadata: dict[str, Any], deps: Any, p
         return None
     if deps.architecture != "x86_64":
         return LeanExport(False, f"lean is x86_64 only: bit-exactness is not proven on {deps.architecture} (fused multiply-add)")
-    python = getattr(deps, "interpreter", None)
-    if python is None:
+    python = getattr(deps, "interpreter", None) or find_interpreter(deps.runtime.python_version)
+    if python is None or not host_can_run(deps.architecture):
         return LeanExport(False, f"no Python {deps.runtime.python_version} interpreter to prove the lean export with")
     return export_lean(model_dir, metadata, Path(python), Path(deps.python_dir), extra_paths=lean_paths, verify_texts=verify_texts)
 
