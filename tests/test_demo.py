@@ -21,7 +21,7 @@ def test_ingest_records_are_seed_shaped_with_the_requested_share_malformed() -> 
     assert len(MALFORMED_KINDS) >= 5
 
 
-def test_demo_replays_into_s3_and_accounts_for_every_record(tmp_path: Path, deps_build) -> None:
+def test_demo_replays_into_s3_and_accounts_for_every_record(tmp_path: Path, deps_build, capsys) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
     for shared in ("requirements", "function"):
@@ -31,6 +31,7 @@ def test_demo_replays_into_s3_and_accounts_for_every_record(tmp_path: Path, deps
     report = run_demo(DemoSettings(repo=repo, dist=dist, records=400, batch_sizes=(1, 100), batch1_sample=100))
 
     assert (repo / "model_artifacts" / "MyModel" / "20190104v1" / "metadata.json").is_file(), "trained when absent"
+    assert "MyModel/20190104v1 is served by the LEAN runtime (numpy only, bit-identical to scikit-learn on" in capsys.readouterr().err
     assert report == dist / "report" / "demo.md"
     table = report.read_text()
     assert "| 1 |" in table and "| 100 |" in table and "$0.0062" in table

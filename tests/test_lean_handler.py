@@ -104,3 +104,17 @@ def test_a_lean_array_holding_a_pickle_is_refused(lean_deps, demo_layers, tmp_pa
     with pytest.raises(HandlerInitError) as raised:
         lean_handler(lean_deps, model_dir).start()
     assert "allow_pickle=False" in str(raised.value)
+
+
+def test_build_all_lists_the_lean_layer_and_the_local_lambda_attaches_it(built_manifest):
+    from mlayer.runtime.layout import prepare_layout
+
+    manifest = json.loads(built_manifest.read_text())
+    model = manifest["models"][f"{DEMO_MODEL_NAME}/{DEMO_MODEL_VERSION}"]
+    assert (model["predictor"], model["deps_layer"]) == ("lean", "lean")
+    lean_layer, sklearn_layer = manifest["deps_lean"], manifest["deps"]
+    assert set(lean_layer["packages"]) == {"numpy", "mmh3"}
+    assert lean_layer["unzipped_bytes"] <= 50 * 1024 * 1024 < sklearn_layer["unzipped_bytes"]  # the target
+    layout = prepare_layout(built_manifest)
+    assert [layer.role for layer in layout.layers] == ["deps_lean", f"model {DEMO_MODEL_NAME}/{DEMO_MODEL_VERSION}"]
+    assert not (layout.opt_dir / "python" / "sklearn").exists() and (layout.opt_dir / "python" / "numpy").is_dir()

@@ -71,6 +71,14 @@ def load_manifest(path: Path) -> dict[str, Any]:
     return data
 
 
+def deps_entry_for(manifest: dict[str, Any], model_key: str | None) -> tuple[str, dict[str, Any] | None]:
+    """("deps" or "deps_lean", its entry): the deps layer the model's entry says it needs."""
+    model = (manifest.get("models") or {}).get(model_key or "") or {}
+    if model.get("deps_layer") == "lean" and manifest.get("deps_lean"):
+        return "deps_lean", manifest["deps_lean"]
+    return "deps", manifest.get("deps")
+
+
 def total_unzipped(manifest: dict[str, Any]) -> int:
     """What one function version holds: deps + function + the largest model."""
     deps = (manifest.get("deps") or {}).get("unzipped_bytes", 0)

@@ -16,7 +16,7 @@ from ..build_all import build_all
 from ..cost import SEED_INGEST_RECORDS, billed_duration_ms, ingest_cost
 from ..errors import MlayerError
 from ..fsutil import write_json_atomic
-from ..manifest import load_manifest
+from ..manifest import deps_entry_for, load_manifest
 from ..replay.sinks import check_invalid_records
 from ..runtimes import DEFAULT_RUNTIME
 from .records import ingest_records, write_records_jsonl
@@ -83,6 +83,17 @@ def build_artifacts(settings: DemoSettings) -> Path:
     )
 
 
+def served_by(manifest: dict, model_key: str) -> str:
+    """Which runtime serves the model, and why (the lean proof or the fallback's reason)."""
+    model = manifest["models"][model_key]
+    _, deps = deps_entry_for(manifest, model_key)
+    proof = model.get("lean_proof") or {}
+    size = f"deps layer {deps['unzipped_bytes'] / 1e6:.0f} MB unzipped" if deps else "no deps layer"
+    if model.get("predictor") == "lean":
+        return f"{model_key} is served by the LEAN runtime (numpy only, bit-identical to scikit-learn on {proof.get('corpus_texts', 0):,} texts; {size})"
+    return f"{model_key} is served by scikit-learn ({proof.get('reason') or 'built with --predictor sklearn'}; {size})"
+
+
 def scaled_ingest_cost(summary) -> float:
     """The cost of a full 50,000-record ingest from a replay of `summary.sent` records.
 
@@ -134,6 +145,7 @@ def run_demo(settings: DemoSettings) -> Path:
     manifest = build_artifacts(settings)
     entry = load_manifest(manifest)
     say(f"artifacts ready: deps {entry['deps']['unzipped_bytes'] / 1e6:.0f} MB unzipped, manifest {manifest}")
+    say(served_by(entry, f"{DEMO_MODEL[0]}/{DEMO_MODEL[1]}"))
 
     records, malformed = ingest_records(settings.records, settings.malformed_fraction)
     write_records_jsonl(records, settings.dist / "demo" / "records.jsonl")
