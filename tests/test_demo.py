@@ -37,7 +37,9 @@ def test_demo_replays_into_s3_and_accounts_for_every_record(tmp_path: Path, deps
     assert "| 1 |" in table and "| 100 |" in table and "$0.0062" in table
     assert (dist / "report" / "demo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summaries = json.loads((dist / "report" / "demo.json").read_text())["summaries"]
-    assert {key: s["sent"] for key, s in summaries.items()} == {"1": 100, "100": 400}
+    # the lean rows, then the same model's scikit-learn build at the largest batch, on the same records
+    assert {key: s["sent"] for key, s in summaries.items()} == {"1": 100, "100": 400, "100-sklearn": 400}
+    assert "| 100 | lean |" in table and "| 100 | sklearn |" in table and "| Lambda only | + S3 | + DynamoDB | + Kinesis |" in table
     for summary in summaries.values():
         assert summary["sink"] == "s3"
         assert summary["lost"] == 0 and summary["duplicates"] == 0

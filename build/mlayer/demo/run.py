@@ -44,6 +44,9 @@ class DemoSettings:
     # The handler's INVALID_RECORDS: report (the module's default) or dead-letter (into the S3 sink).
     invalid_records: str = "report"
     extra: dict[str, str] = field(default_factory=dict)
+    # When the demo model is served lean, replay the largest batch once more with the scikit-learn
+    # build of the same model, so the table compares the two runtimes on the same records.
+    compare_sklearn: bool = True
 
     @property
     def suffix(self) -> str:
@@ -67,7 +70,7 @@ def ensure_demo_model(settings: DemoSettings, deps) -> None:
     train_demo(deps, root, name=DEMO_MODEL[0], version=DEMO_MODEL[1])
 
 
-def build_artifacts(settings: DemoSettings) -> Path:
+def build_artifacts(settings: DemoSettings, predictor: str = "auto", dist: Path | None = None) -> Path:
     from ..deps.layer import build_deps_layer
 
     requirements = settings.repo / "requirements" / f"{DEFAULT_RUNTIME}.txt"
@@ -77,9 +80,10 @@ def build_artifacts(settings: DemoSettings) -> Path:
         requirements=requirements,
         artifacts_root=settings.repo / "model_artifacts",
         function_dir=settings.repo / "function",
-        dist_dir=settings.dist,
+        dist_dir=dist or settings.dist,
         runtime=DEFAULT_RUNTIME,
         models=[f"{DEMO_MODEL[0]}/{DEMO_MODEL[1]}"],
+        predictor=predictor,
     )
 
 
@@ -107,14 +111,15 @@ def scaled_ingest_cost(summary) -> float:
     return ingest_cost(warm_billed + init_billed, summary.memory_mb, summary.architecture, requests=requests).total_usd
 
 
-def replay_batch_size(settings: DemoSettings, manifest: Path, records: list[bytes], batch_size: int, sink_env: dict[str, str]) -> tuple[DemoRow, dict]:
+def replay_batch_size(settings: DemoSettings, manifest: Path, records: list[bytes], batch_size: int, sink_env: dict[str, str], predictor: str = "sklearn") -> tuple[DemoRow, dict]:
     from ..replay import EnvironmentSettings, SinkSpec, replay
 
     out = settings.dist / "demo"
+    label = f"batch-{batch_size}" + ("" if predictor == "lean" else f"-{predictor}")
     sink = (
-        SinkSpec("s3", s3_bucket=BUCKET, s3_prefix=f"predictions/batch-{batch_size}")
+        SinkSpec("s3", s3_bucket=BUCKET, s3_prefix=f"predictions/{label}")
         if settings.sink == "s3"
-        else SinkSpec("dir", directory=out / f"predictions-batch-{batch_size}")
+        else SinkSpec("dir", directory=out / f"predictions-{label}")
     )
     env = EnvironmentSettings(
         manifest_path=manifest,
@@ -127,13 +132,13 @@ def replay_batch_size(settings: DemoSettings, manifest: Path, records: list[byte
     started = time.monotonic()
     summary = replay(
         records, batch_size=batch_size, env=env, max_retries=settings.max_retries, bisect=True,
-        on_failure=out / f"on-failure-batch-{batch_size}{settings.suffix}.jsonl", sink=sink,
+        on_failure=out / f"on-failure-{label}{settings.suffix}.jsonl", sink=sink,
         invalid_records=settings.invalid_records, stream_name="mlayer-demo-ingest",
     )
-    say(f"batch {batch_size}: {summary.sent:,} records in {time.monotonic() - started:.1f} s, "
+    say(f"batch {batch_size} ({predictor}): {summary.sent:,} records in {time.monotonic() - started:.1f} s, "
         f"{summary.invocations:,} invocations, dead-lettered {summary.dead_lettered}, "
         f"sent to on-failure {summary.sent_to_on_failure}, lost {summary.lost}, duplicates {summary.duplicates}")
-    row = DemoRow.from_summary(summary, scaled_ingest_cost(summary))
+    row = DemoRow.from_summary(summary, scaled_ingest_cost(summary), predictor)
     return row, summary.to_dict()
 
 
@@ -145,7 +150,9 @@ def run_demo(settings: DemoSettings) -> Path:
     manifest = build_artifacts(settings)
     entry = load_manifest(manifest)
     say(f"artifacts ready: deps {entry['deps']['unzipped_bytes'] / 1e6:.0f} MB unzipped, manifest {manifest}")
-    say(served_by(entry, f"{DEMO_MODEL[0]}/{DEMO_MODEL[1]}"))
+    model_key = f"{DEMO_MODEL[0]}/{DEMO_MODEL[1]}"
+    say(served_by(entry, model_key))
+    predictor = entry["models"][model_key].get("predictor", "sklearn")
 
     records, malformed = ingest_records(settings.records, settings.malformed_fraction)
     write_records_jsonl(records, settings.dist / "demo" / "records.jsonl")
@@ -158,9 +165,16 @@ def run_demo(settings: DemoSettings) -> Path:
             chosen = records
             if batch_size == 1 and settings.batch1_sample and settings.batch1_sample < len(records):
                 chosen = records[: settings.batch1_sample]
-            row, summary = replay_batch_size(settings, manifest, chosen, batch_size, sink_env)
+            row, summary = replay_batch_size(settings, manifest, chosen, batch_size, sink_env, predictor)
             rows.append(row)
             summaries[str(batch_size)] = summary
+        if predictor == "lean" and settings.compare_sklearn:
+            largest = max(settings.batch_sizes)
+            say(f"building the scikit-learn layer of the same model to compare at batch {largest}")
+            sklearn_manifest = build_artifacts(settings, predictor="sklearn", dist=settings.dist / "sklearn")
+            row, summary = replay_batch_size(settings, sklearn_manifest, records, largest, sink_env, "sklearn")
+            rows.append(row)
+            summaries[f"{largest}-sklearn"] = summary
     bad = [row for row in rows if row.lost or row.written + row.dead_lettered + row.reported_failed < row.sent]
     report_dir = settings.dist / "report"
     stem = f"demo{settings.suffix}"
@@ -168,7 +182,7 @@ def run_demo(settings: DemoSettings) -> Path:
     table = markdown_table(rows, settings.memory_mb, cpu_note, settings.invalid_records)
     report = report_dir / f"{stem}.md"
     write_json_atomic(report_dir / f"{stem}.json", {"settings": {k: str(v) for k, v in asdict(settings).items()}, "summaries": summaries})
-    write_chart(rows, report_dir / f"{stem}.png")
+    write_chart([row for row in rows if row.predictor == predictor], report_dir / f"{stem}.png")
     from ..fsutil import atomic_path
 
     with atomic_path(report) as tmp:
