@@ -118,3 +118,14 @@ def test_build_all_lists_the_lean_layer_and_the_local_lambda_attaches_it(built_m
     layout = prepare_layout(built_manifest)
     assert [layer.role for layer in layout.layers] == ["deps_lean", f"model {DEMO_MODEL_NAME}/{DEMO_MODEL_VERSION}"]
     assert not (layout.opt_dir / "python" / "sklearn").exists() and (layout.opt_dir / "python" / "numpy").is_dir()
+
+
+def test_a_lean_model_on_the_sklearn_deps_layer_serves_the_same_documents(deps_build, demo_layers, both_handlers):
+    """What a deploy that attaches only the scikit-learn deps layer does: numpy is there, mmh3 is not (pure-Python hash)."""
+    _, sklearn = both_handlers
+    samples = json.loads((demo_layers[2] / "metadata.json").read_text())["samples"]["inputs"]
+    event = kinesis_event([seed_payload(t) for t in samples])
+    with handler_for(deps_build, demo_layers[2]) as lean_on_sklearn_layer:
+        assert json.loads(lean_on_sklearn_layer.init_logs[0])["modelKind"] == "lean"
+        assert lean_on_sklearn_layer.invoke(event).response["predictions"] == sklearn.invoke(event).response["predictions"]
+        assert lean_on_sklearn_layer.loaded_modules(["sklearn", "scipy"]) == []
