@@ -129,3 +129,30 @@ def test_a_lean_model_on_the_sklearn_deps_layer_serves_the_same_documents(deps_b
         assert json.loads(lean_on_sklearn_layer.init_logs[0])["modelKind"] == "lean"
         assert lean_on_sklearn_layer.invoke(event).response["predictions"] == sklearn.invoke(event).response["predictions"]
         assert lean_on_sklearn_layer.loaded_modules(["sklearn", "scipy"]) == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda spec: spec.update(format="mlayer-lean/99"), "format 'mlayer-lean/99' is not 'mlayer-lean/1'"),
+        (lambda spec: spec["featurizer"].update(type="char"), "featurizer type 'char' is not 'count' or 'hashing'"),
+        (lambda spec: spec["estimator"].update(coef="../../etc/passwd"), "coef must name one of the model's files, got '../../etc/passwd'"),
+        (lambda spec: spec["estimator"].update(proba="calibrated"), "proba 'calibrated' is not null, 'ovr' or 'softmax'"),
+    ],
+)
+def test_a_hostile_lean_spec_with_a_matching_sha256_fails_init_naming_it(lean_deps, demo_layers, tmp_path, edit, message):
+    import hashlib
+    import shutil
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(demo_layers[2], model_dir)
+    spec = json.loads((model_dir / "lean.json").read_text())
+    edit(spec)
+    (model_dir / "lean.json").write_text(json.dumps(spec))
+    metadata = json.loads((model_dir / "metadata.json").read_text())
+    for entry in metadata["files"]:
+        entry["sha256"] = hashlib.sha256((model_dir / entry["file"]).read_bytes()).hexdigest()
+    (model_dir / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(HandlerInitError) as raised:
+        lean_handler(lean_deps, model_dir).start()
+    assert "lean model in" in str(raised.value) and message in str(raised.value)
