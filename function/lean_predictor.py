@@ -187,10 +187,27 @@ class WordAnalyzer:
         else:
             tokens = []
         count = len(original)
+        join = " ".join
         for n in range(min_n, min(max_n + 1, count + 1)):
-            for i in range(count - n + 1):
-                tokens.append(" ".join(original[i : i + n]))
+            tokens.extend([join(original[i : i + n]) for i in range(count - n + 1)])
         return tokens
+
+
+def _count_cells(lengths: list[int], columns: Any, n_columns: int, values: np.ndarray | None = None) -> Rows:
+    """CSR from each row's column hits (lengths[i] hits for row i): per cell the number of hits, or the sum
+    of their values (+-1.0: small integers, exact in any order); cells summing to 0 are dropped as
+    scipy's sum_duplicates drops them; columns ascending within a row, as sort_indices leaves them."""
+    n_rows = len(lengths)
+    cells = np.repeat(np.arange(n_rows, dtype=np.int64), lengths) * n_columns + np.asarray(columns, dtype=np.int64)
+    keys, inverse, counts = np.unique(cells, return_inverse=True, return_counts=True)
+    data = counts.astype(np.float64) if values is None else np.bincount(inverse, weights=values, minlength=len(keys))
+    if values is not None:
+        keep = data != 0.0
+        keys, data = keys[keep], data[keep]
+    row_of = keys // n_columns
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row_of, minlength=n_rows), out=indptr[1:])
+    return Rows(indptr, keys - row_of * n_columns, data.astype(np.float64), n_columns)
 
 
 class CountFeatures:
@@ -203,22 +220,17 @@ class CountFeatures:
         self.n_features = len(vocabulary)
 
     def transform(self, texts: list[str]) -> Rows:
-        indptr, indices, counts = [0], [], []
-        vocabulary = self.vocabulary
+        get, analyze = self.vocabulary.get, self.analyze
+        columns: list[int] = []
+        lengths: list[int] = []
         for text in texts:
-            counter: dict[int, int] = {}
-            for term in self.analyze(text):
-                index = vocabulary.get(term)
-                if index is not None:
-                    counter[index] = counter.get(index, 0) + 1
-            for index in sorted(counter):
-                indices.append(index)
-                counts.append(counter[index])
-            indptr.append(len(indices))
-        data = np.asarray(counts, dtype=np.int64).astype(np.float64)
+            found = [index for index in map(get, analyze(text)) if index is not None]
+            columns.extend(found)
+            lengths.append(len(found))
+        rows = _count_cells(lengths, columns, self.n_features)
         if self.binary:
-            data.fill(1.0)
-        return Rows(np.asarray(indptr, dtype=np.int64), np.asarray(indices, dtype=np.int64), data, self.n_features)
+            rows.data.fill(1.0)
+        return rows
 
 
 class HashingFeatures:
@@ -232,21 +244,16 @@ class HashingFeatures:
         self.norm = spec.get("norm")
 
     def transform(self, texts: list[str]) -> Rows:
-        indptr, indices, values = [0], [], []
-        n_features, alternate = self.n_features, self.alternate_sign
+        hashes: list[int] = []
+        lengths: list[int] = []
         for text in texts:
-            columns: dict[int, float] = {}
-            for term in self.analyze(text):
-                h = _hash_signed(term.encode("utf-8"))
-                column = abs(h) % n_features  # Python ints: abs(-2**31) is defined, as sklearn arranges
-                value = (1.0 if h >= 0 else -1.0) if alternate else 1.0
-                columns[column] = columns.get(column, 0.0) + value
-            for column in sorted(columns):
-                if columns[column] != 0.0:  # scipy's sum_duplicates drops explicit zeros
-                    indices.append(column)
-                    values.append(columns[column])
-            indptr.append(len(indices))
-        rows = Rows(np.asarray(indptr, dtype=np.int64), np.asarray(indices, dtype=np.int64), np.asarray(values, dtype=np.float64), n_features)
+            found = [_hash_signed(term.encode("utf-8")) for term in self.analyze(text)]
+            hashes.extend(found)
+            lengths.append(len(found))
+        signed = np.asarray(hashes, dtype=np.int64)
+        columns = np.abs(signed) % self.n_features  # int64: abs(-2**31) is defined, as sklearn arranges
+        signs = np.where(signed >= 0, 1.0, -1.0) if self.alternate_sign else np.ones(len(signed))
+        rows = _count_cells(lengths, columns, self.n_features, signs)
         if self.binary:
             rows.data.fill(1.0)
         _normalize(rows, self.norm)
