@@ -156,3 +156,11 @@ print(json.dumps({"n": len(data), "py_vs_mmh3": sum(a != b for a, b in zip(py, c
     paths = [Path(deps_build.python_dir), Path(lean_deps.python_dir), FUNCTION_DIR]
     result = run_isolated_json(Path(deps_build.interpreter), paths, code, what="hash comparison")
     assert result == {"n": 20009, "py_vs_mmh3": 0, "py_vs_sklearn": 0}
+
+
+def test_the_stress_corpus_is_fixed_and_covers_the_hard_cases():
+    texts = stress_texts()
+    assert texts == stress_texts()  # the same corpus on every build (no unicodedata dependence)
+    assert "" in texts and "\x00" in texts and any(len(t) >= 100_000 for t in texts)
+    assert any("\ud800" in t for t in texts)  # scikit-learn's hashing raises on it: so must lean
+    assert any("İ" in t for t in texts) and any("ﬁ" in t for t in texts) and any("\u0301" in t for t in texts)

@@ -66,7 +66,10 @@ def build_all(
     )
     lean_paths = [Path(lean.python_dir)] if lean is not None else []
     model_builds = [
-        build_model_layer(name, version, deps, Path(artifacts_root), dist_dir, predictor=predictor, verify_texts=verify_texts, lean_paths=lean_paths)
+        build_model_layer(
+            name, version, deps, Path(artifacts_root), dist_dir,
+            predictor=predictor, verify_texts=verify_texts, lean_paths=lean_paths, function_dir=Path(function_dir),
+        )
         for name, version in chosen
     ]
     function = build_function_zip(Path(function_dir), dist_dir)

@@ -24,7 +24,7 @@ from ..manifest import artifact_entry
 from ..runtimes import find_interpreter, host_can_run
 from ..zipper import write_zip
 from .compat import check_compatibility
-from .lean_export import PREDICTOR_CHOICES, LeanExport, choose_predictor, export_lean
+from .lean_export import FUNCTION_DIR, PREDICTOR_CHOICES, LeanExport, choose_predictor, export_lean
 from .metadata import METADATA_NAME
 from .registry import load_metadata, model_dir as registered_dir
 from .verify import Verification, verify_model
@@ -85,7 +85,9 @@ def content_digest(model_dir: Path, metadata: dict[str, Any]) -> str:
     return sha256_json({f"{LAYER_PREFIX}/{name}": digest for name, digest in digests.items()})
 
 
-def _try_lean(name: str, model_dir: Path, metadata: dict[str, Any], deps: Any, predictor: str, verify_texts: Sequence[str] | None, lean_paths: Sequence[Path]) -> LeanExport | None:
+def _try_lean(
+    name: str, model_dir: Path, metadata: dict[str, Any], deps: Any, predictor: str, verify_texts: Sequence[str] | None, lean_paths: Sequence[Path], function_dir: Path
+) -> LeanExport | None:
     """The lean export and its proof, or None when it cannot be attempted here (said why, once)."""
     if predictor == "sklearn":
         return None
@@ -94,7 +96,7 @@ def _try_lean(name: str, model_dir: Path, metadata: dict[str, Any], deps: Any, p
     python = getattr(deps, "interpreter", None) or find_interpreter(deps.runtime.python_version)
     if python is None or not host_can_run(deps.architecture):
         return LeanExport(False, f"no Python {deps.runtime.python_version} interpreter to prove the lean export with")
-    return export_lean(model_dir, metadata, Path(python), Path(deps.python_dir), extra_paths=lean_paths, verify_texts=verify_texts)
+    return export_lean(model_dir, metadata, Path(python), Path(deps.python_dir), extra_paths=lean_paths, verify_texts=verify_texts, function_dir=function_dir)
 
 
 def lean_metadata(metadata: dict[str, Any], export: LeanExport) -> dict[str, Any]:
@@ -114,11 +116,13 @@ def build_model_layer(
     predictor: str = "auto",
     verify_texts: Sequence[str] | None = None,
     lean_paths: Sequence[Path] = (),
+    function_dir: Path = FUNCTION_DIR,
 ) -> ModelBuild:
     """Check NAME/VERSION against the deps layer and write its model layer zip into dist_dir.
 
     predictor: auto (lean when proven bit-identical, else scikit-learn), lean (fail unless proven),
-    sklearn. lean_paths: the lean deps layer's python/ dirs, so the proof uses the mmh3 that ships."""
+    sklearn. lean_paths: the lean deps layer's python/ dirs, so the proof uses the mmh3 that ships;
+    function_dir: the handler code that will serve it (its lean_predictor.py is what is proven)."""
     if predictor not in PREDICTOR_CHOICES:
         raise MlayerError(f"--predictor {predictor!r}: choose one of {', '.join(PREDICTOR_CHOICES)}")
     started = time.perf_counter()
@@ -139,7 +143,7 @@ def build_model_layer(
     if not verification.cache_hit:
         for warning in verification.warnings:
             _warn(warning)
-    lean = _try_lean(name, model_dir, metadata, deps, predictor, verify_texts, lean_paths)
+    lean = _try_lean(name, model_dir, metadata, deps, predictor, verify_texts, lean_paths, Path(function_dir))
     chosen = choose_predictor(predictor, lean, f"{name}/{version}")
     if chosen == "sklearn" and lean is not None:
         _warn(f"{name}/{version}: serving with scikit-learn, not lean: {lean.reason}")
