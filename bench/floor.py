@@ -75,10 +75,14 @@ def _probe_env() -> dict[str, str]:
 class FloorProbe:
     """`with FloorProbe(python, layer_python_dir, model_zip, texts) as probe: probe.time(100)`."""
 
-    def __init__(self, python: Path, layer_python_dir: Path, model_zip: Path, texts: Sequence[str], *, proba: bool = True) -> None:
+    def __init__(
+        self, python: Path, layer_python_dir: Path, model_zip: Path, texts: Sequence[str], *, proba: bool = True,
+        script: str = _PROBE, extra_paths: Sequence[Path] = (),
+    ) -> None:
+        """script/extra_paths: another probe speaking the same protocol (bench.lean's, for lean models)."""
         self._tmp = tempfile.TemporaryDirectory(prefix="bench-floor-")
         extract_zip(model_zip, Path(self._tmp.name))
-        command = isolated_command(python, [layer_python_dir], _PROBE)
+        command = isolated_command(python, [layer_python_dir, *extra_paths], script)
         command += [str(Path(self._tmp.name) / "model"), json.dumps(proba)]
         self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_probe_env())
         assert self._proc.stdin is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .lean import section as lean_section
 from .variants import OURS, SEED
 
 MB = 1024 * 1024
@@ -339,7 +340,7 @@ def render(results: dict[str, Any]) -> str:
         "every ratio compares two numbers from this run.",
         "",
     ]
-    sections = [targets_section, cold_section, warm_section, breakdown_section, seed_scale_section, ingest_section, replay_scale_section, sizes_section, builds_section, cost_section, memory_section, profile_section]
+    sections = [targets_section, cold_section, warm_section, breakdown_section, seed_scale_section, lean_section, ingest_section, replay_scale_section, sizes_section, builds_section, cost_section, memory_section, profile_section]
     body: list[str] = []
     for section in sections:
         body += section(results)

@@ -14,7 +14,7 @@ from typing import Any
 from mlayer.deps.layer import DepsBuild
 from mlayer.manifest import load_manifest
 
-from . import builds, cold, costs, floor, ingest, machine, memory, replay_scale, seed_scale, sizes, targets, warm
+from . import builds, cold, costs, floor, ingest, lean, machine, memory, replay_scale, seed_scale, sizes, targets, warm
 from .profile import profile_handler
 from .config import BenchConfig
 from .records import ingest as make_records
@@ -121,6 +121,9 @@ def _run(config: BenchConfig, work: Path, deps: DepsBuild | None, artifacts_root
             results["floor"] = measured["floor"]
     results["ratios"] = _ratios(results, config.batch_sizes)
     results["seed_scale"] = _seed_scale(config, space, work, records, full_mb, results["notes"])
+    results["lean"] = _timed("lean vs scikit-learn: build, cold INIT per memory, warm with the lean floor, cost at the cheapest memory",
+                             lean.measure, config, space, work / "lean", records, full_mb)  # fmt: skip
+    results["lean_targets"] = lean.targets(results["lean"], results["ratios"]["handler_over_floor"])
     results["profile"] = _timed("profile: -X importtime of INIT, cProfile of batch 100", profile_handler,
                                 variants[OURS].manifest, 100, max(3, config.repeats))  # fmt: skip
 

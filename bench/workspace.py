@@ -59,7 +59,9 @@ def prepare(config: BenchConfig, work_dir: Path, deps: DepsBuild | None = None, 
         if not (artifacts_root / DEMO_NAME / DEMO_VERSION).exists():
             train_demo(deps, artifacts_root, name=DEMO_NAME, version=DEMO_VERSION)
     if manifest is None:
-        manifest = build_all(config.requirements, artifacts_root, config.function_dir, dist, runtime=config.runtime)
+        # "ours" is the scikit-learn build (the seed-style variant and the floor load its pickles);
+        # bench.lean builds the lean one beside it
+        manifest = build_all(config.requirements, artifacts_root, config.function_dir, dist, runtime=config.runtime, predictor="sklearn")
     return Workspace(work_dir, deps, Path(artifacts_root), Path(manifest))
 
 

@@ -34,7 +34,7 @@ class ModelFile:
 class LoadedModel:
     name: str
     version: str
-    kind: str  # "steps" | "pipeline"
+    kind: str  # "steps" | "pipeline" | "lean" (numpy only: lean_predictor)
     transforms: list[Any]  # applied in order to the list of texts
     estimator: Any
     has_proba: bool
@@ -70,8 +70,8 @@ def model_files(metadata: dict[str, Any], model_dir: str) -> tuple[str, list[Mod
     where = os.path.join(model_dir, "metadata.json")
     kind = metadata.get("kind")
     entries = metadata.get("files")
-    if kind not in ("steps", "pipeline"):
-        raise ModelInitError(f"{where}: kind {kind!r} is not 'steps' or 'pipeline'")
+    if kind not in ("steps", "pipeline", "lean"):
+        raise ModelInitError(f"{where}: kind {kind!r} is not 'steps', 'pipeline' or 'lean'")
     if not isinstance(entries, list) or not entries:
         raise ModelInitError(f"{where}: files is empty")
     files: list[ModelFile] = []
@@ -83,6 +83,8 @@ def model_files(metadata: dict[str, Any], model_dir: str) -> tuple[str, list[Mod
             raise ModelInitError(f"{where}: file {name!r} must be a plain file name inside the model directory")
         files.append(ModelFile(name, entry["role"], entry["sha256"].lower()))
     roles = [f.role for f in files]
+    if kind == "lean" and set(roles) != {"lean"}:
+        raise ModelInitError(f"{where}: kind 'lean' needs files with role 'lean' only, got roles {roles}")
     if kind == "pipeline" and roles != ["pipeline"]:
         raise ModelInitError(f"{where}: kind 'pipeline' needs exactly one file with role 'pipeline', got roles {roles}")
     if kind == "steps" and (roles[-1] != "estimator" or any(r != "preprocessor" for r in roles[:-1])):
@@ -188,6 +190,33 @@ def _split_pipeline(obj: Any) -> tuple[list[Any], Any]:
     return [], obj
 
 
+def _load_lean(metadata: dict[str, Any], model_dir: str, paths: dict[str, str], start: float, verified: float) -> LoadedModel:
+    """A lean model: JSON and .npy arrays read with allow_pickle=False, every sha256 already checked."""
+    import time
+
+    import lean_predictor  # deferred like joblib: numpy only once the files are verified
+
+    try:
+        lean = lean_predictor.load_lean(model_dir, paths)
+    except (lean_predictor.LeanSpecError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise ModelInitError(f"lean model in {model_dir} could not be loaded: {type(exc).__name__}: {exc}") from exc
+    estimator = lean.estimator
+    classes = estimator.classes_
+    return LoadedModel(
+        name=str(metadata.get("name")),
+        version=str(metadata.get("version")),
+        kind="lean",
+        transforms=list(lean.transforms),
+        estimator=estimator,
+        has_proba=estimator.proba is not None and classes is not None,
+        classes=classes.tolist() if classes is not None else None,
+        metadata=metadata,
+        warnings=_version_warnings(metadata),
+        verify_ms=(verified - start) * 1000,
+        load_ms=(time.perf_counter() - verified) * 1000,
+    )
+
+
 def load_model(model_dir: str, expect_name: str | None = None, expect_version: str | None = None) -> LoadedModel:
     import time
 
@@ -197,6 +226,8 @@ def load_model(model_dir: str, expect_name: str | None = None, expect_version: s
     kind, files = model_files(metadata, model_dir)
     paths = [verify_file(model_dir, f) for f in files]
     verified = time.perf_counter()
+    if kind == "lean":
+        return _load_lean(metadata, model_dir, {f.file: path for f, path in zip(files, paths)}, start, verified)
 
     notes: list[str] = []
     objects: list[Any] = []

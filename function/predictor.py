@@ -40,7 +40,8 @@ def _predict_chunk(model: LoadedModel, texts: Sequence[str]) -> list[Outcome]:
     features: Any = list(texts)
     for transform in model.transforms:
         features = transform.transform(features)
-    labels = model.estimator.predict(features)
+    both = getattr(model.estimator, "predict_with_proba", None)  # lean: one decision for labels and probabilities
+    labels, proba = both(features) if both is not None else (model.estimator.predict(features), None)
     if len(labels) != len(texts):
         raise ValueError(f"predict returned {len(labels)} labels for {len(texts)} inputs")
     # One .tolist() per array turns numpy values into Python ones in C; converting value by
@@ -48,7 +49,7 @@ def _predict_chunk(model: LoadedModel, texts: Sequence[str]) -> list[Outcome]:
     labels = [json_safe(label) for label in _as_list(labels)]
     if not model.has_proba:
         return [Outcome(label, None) for label in labels]
-    rows = _as_list(model.estimator.predict_proba(features))
+    rows = _as_list(proba if proba is not None else model.estimator.predict_proba(features))
     names = [str(json_safe(c)) for c in model.classes or []]
     return [
         Outcome(label, {name: p if math.isfinite(p) else None for name, p in zip(names, row)})

@@ -61,6 +61,14 @@ def deps_build(session_dist: Path):
 
 
 @pytest.fixture(scope="session")
+def lean_deps(session_dist: Path):
+    """The lean deps layer (numpy + mmh3) for the default runtime, built by the same machinery; cached."""
+    from mlayer.deps.layer import build_deps_layer
+
+    return build_deps_layer(REPO / "requirements" / f"lean-{DEFAULT_RUNTIME}.txt", session_dist, runtime=DEFAULT_RUNTIME)
+
+
+@pytest.fixture(scope="session")
 def demo_artifacts(tmp_path_factory: pytest.TempPathFactory, deps_build) -> Path:
     """A model_artifacts/ root holding the trained demo model (MyModel/20190104v1)."""
     from mlayer.model.train_demo import train_demo

@@ -37,9 +37,10 @@ def test_cli_maps_flags_to_a_config(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_quick_bench_writes_json_markdown_and_png(tmp_path: Path, deps_build, demo_artifacts: Path, built_manifest: Path) -> None:
+def test_quick_bench_writes_json_markdown_and_png(tmp_path: Path, deps_build, demo_artifacts: Path) -> None:
     config = BenchConfig.quick_preset(out_dir=tmp_path / "results")
-    results = run_suite(config, deps=deps_build, artifacts_root=demo_artifacts, manifest=built_manifest, work_dir=tmp_path / "work")
+    # no manifest handed in: the session's is lean, the bench builds its scikit-learn "ours" (and the lean one) itself
+    results = run_suite(config, deps=deps_build, artifacts_root=demo_artifacts, work_dir=tmp_path / "work")
     paths = write_results(results, config.out_dir)
 
     data = json.loads(paths["json"].read_text())  # written with allow_nan=False: strict JSON
@@ -69,3 +70,10 @@ def test_quick_bench_writes_json_markdown_and_png(tmp_path: Path, deps_build, de
     for heading in ("## Targets", "## 1. Cold start", "## 2. Warm", "## 3. Ingest", "## 4. Artifact sizes", "## 5. Build", "## 6. Cost", "## 7. Memory"):
         assert heading in markdown
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    lean = data["lean"]
+    assert lean["proof"]["exact"] is True
+    assert all(lean["cold"][kind]["1769"]["init_ms"]["p50"] > 0 for kind in ("lean", "sklearn"))
+    assert set(lean["warm"]["p50_ms"]["lean"]) == {"1", "100", "1000"} and lean["sizes"]["lean"]["unzipped_bytes"] > 0
+    assert lean["cost_at_cheapest_memory"]["lean"]["batches"]["1000"]["usd"] > 0
+    assert {t["key"] for t in data["lean_targets"]} >= {"lean_init_vs_sklearn", "lean_deps_unzipped_mb", "lean_cost_b1000_usd"}
+    assert "## Lean runtime (numpy only) vs scikit-learn" in markdown

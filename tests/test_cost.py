@@ -72,3 +72,31 @@ def test_summary_cost_reads_a_replay_summary():
 def test_unknown_architecture_is_a_one_line_error():
     with pytest.raises(MlayerError, match="architecture 'mips'.*use one of x86_64, arm64"):
         cost.invocation_cost(1, 128, "mips")
+
+
+def test_sink_costs_per_50000_record_ingest_match_the_published_prices():
+    # S3: one object per batch of 100 -> 500 PUTs x $0.005/1,000 = $0.0025
+    assert cost.sink_cost("s3", 50_000, 100) == pytest.approx(0.0025)
+    assert cost.sink_cost("s3", 50_000, 1_000) == pytest.approx(0.00025)  # 10x fewer, 10x larger objects
+    # DynamoDB: one item (<= 1 KB, 1 WRU) per record, whatever the batch: 50,000 x $0.625/M = $0.03125
+    assert cost.sink_cost("dynamodb", 50_000, 100) == pytest.approx(0.03125) == cost.sink_cost("dynamodb", 50_000, 1_000)
+    assert cost.sink_cost("dynamodb", 50_000, 100, document_bytes=1025) == pytest.approx(0.0625)  # 2 WRU each
+    # Kinesis: one 25 KB payload unit per record: 50,000 x $0.014/M = $0.0007, plus shard-hours when given
+    assert cost.sink_cost("kinesis", 50_000, 100) == pytest.approx(0.0007)
+    assert cost.sink_cost("kinesis", 50_000, 100, kinesis_shard_hours=2) == pytest.approx(0.0007 + 0.03)
+    assert cost.sink_cost("none", 50_000, 100) == 0.0
+    assert all(price.taken == "2026-11-30" and price.source.startswith("https://aws.amazon.com/") for price in cost.SINK_PRICES.values())
+
+
+def test_all_in_adds_each_sink_to_the_lambda_cost_and_the_s3_sink_dominates_todays_lambda_cost():
+    lambda_usd = 0.00018  # the Lambda-only cost measured today at batch 100 (issue 11)
+    costs = cost.all_in_costs(lambda_usd, 50_000, 100)
+    assert costs["none"] == lambda_usd
+    assert costs["s3"] - lambda_usd == pytest.approx(0.0025) and (costs["s3"] - lambda_usd) / lambda_usd > 13
+    assert min(costs, key=costs.get) == "none" and max(costs, key=costs.get) == "dynamodb"
+
+
+@pytest.mark.parametrize(("sink", "records", "batch"), [("ftp", 1, 1), ("s3", -1, 1), ("s3", 1, 0)])
+def test_sink_cost_refuses_bad_input(sink, records, batch):
+    with pytest.raises(MlayerError):
+        cost.sink_cost(sink, records, batch)

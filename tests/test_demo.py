@@ -21,7 +21,7 @@ def test_ingest_records_are_seed_shaped_with_the_requested_share_malformed() -> 
     assert len(MALFORMED_KINDS) >= 5
 
 
-def test_demo_replays_into_s3_and_accounts_for_every_record(tmp_path: Path, deps_build) -> None:
+def test_demo_replays_into_s3_and_accounts_for_every_record(tmp_path: Path, deps_build, capsys) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
     for shared in ("requirements", "function"):
@@ -31,15 +31,19 @@ def test_demo_replays_into_s3_and_accounts_for_every_record(tmp_path: Path, deps
     report = run_demo(DemoSettings(repo=repo, dist=dist, records=400, batch_sizes=(1, 100), batch1_sample=100))
 
     assert (repo / "model_artifacts" / "MyModel" / "20190104v1" / "metadata.json").is_file(), "trained when absent"
+    assert "MyModel/20190104v1 is served by the LEAN runtime (numpy only, bit-identical to scikit-learn on" in capsys.readouterr().err
     assert report == dist / "report" / "demo.md"
     table = report.read_text()
     assert "| 1 |" in table and "| 100 |" in table and "$0.0062" in table
     assert (dist / "report" / "demo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| dead-letter | 100 |" in table and "| report | 100 |" in table, "both INVALID_RECORDS modes side by side"
     summaries = json.loads((dist / "report" / "demo.json").read_text())["summaries"]
+    # both INVALID_RECORDS modes served lean, then the same model's scikit-learn build at the largest batch, on the same records
     assert {key: s["sent"] for key, s in summaries.items()} == {
-        "dead-letter/1": 100, "dead-letter/100": 400, "report/1": 100, "report/100": 400,
+        "dead-letter/1": 100, "dead-letter/100": 400, "report/1": 100, "report/100": 400, "dead-letter/100-sklearn": 400,
     }
+    assert "| dead-letter | 100 | lean |" in table and "| dead-letter | 100 | sklearn |" in table
+    assert "| Lambda only | + S3 | + DynamoDB | + Kinesis |" in table
     for key, summary in summaries.items():
         assert summary["sink"] == "s3" and summary["invalid_records"] == key.split("/")[0]
         assert summary["lost"] == 0 and summary["duplicates"] == 0

@@ -54,7 +54,7 @@ def sha256(path: Path) -> str:
 
 def test_demo_model_builds_and_its_samples_pass(registry: Path, deps_build, tmp_path: Path, fresh_cache: Path) -> None:
     dist = tmp_path / "dist"
-    build = build_model_layer(NAME, VERSION, deps_build, registry, dist)
+    build = build_model_layer(NAME, VERSION, deps_build, registry, dist, predictor="sklearn")  # the scikit-learn layer's content
 
     assert build.verification.status == "passed" and build.verification.samples == 20
     assert not build.verification.cache_hit
@@ -278,8 +278,9 @@ def test_summary_for_the_cli(registry: Path, deps_build, tmp_path: Path) -> None
     build = build_model_layer(NAME, VERSION, deps_build, registry, tmp_path / "dist")
     text = summary_text(build)
     assert text.startswith(f"model MyModel/20190104v1 -> {build.zip_path} (") and "20 samples passed with the deps layer" in text
+    assert "served lean (numpy only; bit-identical to scikit-learn on " in text
     data = summary_dict(build)
-    assert data["sha256"] == sha256(build.zip_path) and data["verification"]["samples"] == 20 and data["kind"] == "steps"
+    assert data["sha256"] == sha256(build.zip_path) and data["verification"]["samples"] == 20 and data["kind"] == "lean"  # auto: proven lean
     json.dumps(data)  # JSON-able as is
 
 
@@ -320,7 +321,8 @@ def test_pipeline_models_build(pipelines: Path, deps_build, tmp_path: Path, file
     root = tmp_path / "reg"
     add_model("Pipe", "v1", [pipelines / file], root, samples=pipelines / samples)
     build = build_model_layer("Pipe", "v1", deps_build, root, tmp_path / "dist")
-    assert build.metadata["kind"] == "pipeline"
+    # the text pipeline is proven lean; the tabular one (StandardScaler) is not a lean kind and stays scikit-learn
+    assert (build.metadata["kind"], build.predictor) == (("lean", "lean") if file == "text.joblib" else ("pipeline", "sklearn"))
     assert build.verification.status == "passed" and build.verification.samples in (3, 5)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .errors import MlayerError
 from .function_zip import build_function_zip
+from .lean_deps import build_lean_deps
 from .manifest import MANIFEST_NAME, check_size, empty_manifest, write_manifest
 from .runtimes import DEFAULT_ARCHITECTURE, DEFAULT_RUNTIME
 
@@ -41,6 +42,8 @@ def build_all(
     slim: bool = True,
     bytecode: bool = True,
     models: Sequence[str] | None = None,
+    predictor: str = "auto",
+    verify_texts: Sequence[str] | None = None,
 ) -> Path:
     """Build everything and return the manifest's path."""
     from .deps.layer import build_deps_layer
@@ -58,14 +61,28 @@ def build_all(
         Path(requirements), dist_dir, runtime=runtime, architecture=architecture,
         backend=backend, image=image, slim=slim, bytecode=bytecode,
     )
-    model_builds = [build_model_layer(name, version, deps, Path(artifacts_root), dist_dir, Path(function_dir))
-                    for name, version in chosen]
+    lean = None if predictor == "sklearn" else build_lean_deps(
+        Path(requirements), dist_dir, deps, runtime=runtime, architecture=architecture, backend=backend, image=image, slim=slim, bytecode=bytecode
+    )
+    lean_paths = [Path(lean.python_dir)] if lean is not None else []
+    model_builds = [
+        build_model_layer(
+            name, version, deps, Path(artifacts_root), dist_dir,
+            predictor=predictor, verify_texts=verify_texts, lean_paths=lean_paths, function_dir=Path(function_dir),
+        )
+        for name, version in chosen
+    ]
     function = build_function_zip(Path(function_dir), dist_dir)
 
     manifest = empty_manifest()
     manifest["deps"] = deps.manifest_entry(dist_dir)
     manifest["function"] = function.manifest_entry(dist_dir)
     manifest["models"] = {f"{b.name}/{b.version}": b.manifest_entry(dist_dir) for b in model_builds}
+    if lean is not None:
+        manifest["deps_lean"] = lean.manifest_entry(dist_dir)
+    else:  # lean models still run on the scikit-learn layer (it has numpy), with pure-Python hashing
+        for entry in manifest["models"].values():
+            entry["deps_layer"] = "sklearn"
     check_size(manifest)
     path = dist_dir / MANIFEST_NAME
     write_manifest(path, manifest)

@@ -145,3 +145,61 @@ def break_even_ingests(cost_per_ingest_usd: float, monthly_usd: float = SAGEMAKE
 def seed_ingest_cost(batch_size: int, records: int = SEED_INGEST_RECORDS, per_invocation_usd: float = SEED_COST_PER_INVOCATION_USD) -> float:
     """The seed's arithmetic: invocations (records / batch) times its flat per-invocation cost."""
     return math.ceil(records / batch_size) * per_invocation_usd
+
+
+# ---------------------------------------------------------------- sinks: the all-in cost
+#
+# With a sink, the sink's own requests cost more than Lambda does. Published us-east-1 prices,
+# checked 2026-11-30 (the date is in every SinkPrice):
+# - S3 Standard PUT/COPY/POST/LIST: $0.005 per 1,000 requests (aws.amazon.com/s3/pricing);
+# - DynamoDB on-demand: $0.625 per million write request units, since the November 2024 price cut
+#   (aws.amazon.com/dynamodb/pricing/on-demand; also airbyte.com's DynamoDB pricing guide, 2025-07-21);
+#   one WRU writes an item of up to 1 KB;
+# - Kinesis Data Streams, provisioned: $0.014 per million PUT payload units (25 KB chunks of a
+#   record) plus $0.015 per shard-hour (aws.amazon.com/kinesis/data-streams/pricing).
+# The handler's sinks (function/sinks.py) write one S3 object per batch (per run of consecutive
+# predicted records: one without failures), one DynamoDB item per record, one Kinesis record per record.
+
+SINK_PRICES_TAKEN = "2026-11-30"
+
+
+@dataclass(frozen=True)
+class SinkPrice:
+    unit: str
+    usd_per_unit: float
+    taken: str
+    source: str
+
+
+SINK_PRICES: dict[str, SinkPrice] = {
+    "s3_put": SinkPrice("PUT request", 0.005 / 1_000, SINK_PRICES_TAKEN, "https://aws.amazon.com/s3/pricing/"),
+    "dynamodb_wru": SinkPrice("write request unit (1 KB)", 0.625 / 1_000_000, SINK_PRICES_TAKEN, "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
+    "kinesis_put_payload_unit": SinkPrice("PUT payload unit (25 KB)", 0.014 / 1_000_000, SINK_PRICES_TAKEN, "https://aws.amazon.com/kinesis/data-streams/pricing/"),
+    "kinesis_shard_hour": SinkPrice("shard-hour", 0.015, SINK_PRICES_TAKEN, "https://aws.amazon.com/kinesis/data-streams/pricing/"),
+}
+SINKS = ("none", "s3", "dynamodb", "kinesis")
+PREDICTION_BYTES = 400  # one prediction document as JSON (label, score, 4-class probabilities, ids): well under 1 KB
+
+
+def sink_cost(sink: str, records: int, batch_size: int, *, document_bytes: int = PREDICTION_BYTES, kinesis_shard_hours: float = 0.0) -> float:
+    """USD the sink's requests cost for `records` predictions written `batch_size` per invocation.
+
+    Kinesis shard-hours accrue with time, not records: pass the hours the sink stream runs for
+    this ingest (0 leaves them out, as a stream shared by many ingests would)."""
+    if sink not in SINKS:
+        raise MlayerError(f"unknown sink {sink!r}: choose one of {', '.join(SINKS)}")
+    if records < 0 or batch_size < 1 or document_bytes < 1:
+        raise MlayerError("records must be >= 0, batch_size and document_bytes >= 1")
+    if sink == "s3":
+        return math.ceil(records / batch_size) * SINK_PRICES["s3_put"].usd_per_unit
+    if sink == "dynamodb":
+        return records * math.ceil(document_bytes / 1024) * SINK_PRICES["dynamodb_wru"].usd_per_unit
+    if sink == "kinesis":
+        units = records * math.ceil(document_bytes / (25 * 1024))
+        return units * SINK_PRICES["kinesis_put_payload_unit"].usd_per_unit + kinesis_shard_hours * SINK_PRICES["kinesis_shard_hour"].usd_per_unit
+    return 0.0
+
+
+def all_in_costs(lambda_usd: float, records: int, batch_size: int, *, document_bytes: int = PREDICTION_BYTES) -> dict[str, float]:
+    """Lambda alone, and Lambda plus each sink's requests, for one ingest."""
+    return {sink: lambda_usd + sink_cost(sink, records, batch_size, document_bytes=document_bytes) for sink in SINKS}

@@ -5,7 +5,10 @@ Schema (version 1):
       "schema_version": 1, "mlayer_version": "...",
       "deps":     {<artifact>, "runtime", "architecture", "packages": {name: version}, "bytecode": bool, "sizes": {...}},
       "function": {<artifact>, "handler"},
-      "models":   {"NAME/VERSION": {<artifact>, "name", "version", "files": {filename: sha256}}},
+      "deps_lean": {<artifact>, ...as deps} -- numpy + mmh3, for lean models (absent on arm64),
+      "models":   {"NAME/VERSION": {<artifact>, "name", "version", "files": {filename: sha256},
+                   "predictor": "lean" | "sklearn", "deps_layer": "lean" | "sklearn" (which deps entry it needs),
+                   "lean_proof": {"exact", "corpus_texts", "reason", ...} (absent with --predictor sklearn)}},
       "limits":   {"unzipped_bytes": 262144000, "direct_upload_zipped_bytes": 52428800}
     }
 <artifact> is {"file" (relative to the manifest's directory), "sha256" (hex), "sha256_base64",
@@ -71,6 +74,14 @@ def load_manifest(path: Path) -> dict[str, Any]:
     return data
 
 
+def deps_entry_for(manifest: dict[str, Any], model_key: str | None) -> tuple[str, dict[str, Any] | None]:
+    """("deps" or "deps_lean", its entry): the deps layer the model's entry says it needs."""
+    model = (manifest.get("models") or {}).get(model_key or "") or {}
+    if model.get("deps_layer") == "lean" and manifest.get("deps_lean"):
+        return "deps_lean", manifest["deps_lean"]
+    return "deps", manifest.get("deps")
+
+
 def total_unzipped(manifest: dict[str, Any]) -> int:
     """What one function version holds: deps + function + the largest model."""
     deps = (manifest.get("deps") or {}).get("unzipped_bytes", 0)
@@ -96,7 +107,9 @@ def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
 def summary_lines(manifest: dict[str, Any], path: Path) -> list[str]:
     """A human summary: each artifact's size against the limits, and the S3 note where needed."""
     artifacts = [("deps", manifest["deps"]), ("function", manifest["function"])]
-    artifacts += [(f"model {key}", entry) for key, entry in sorted(manifest["models"].items())]
+    if manifest.get("deps_lean"):
+        artifacts.insert(1, ("deps (lean: numpy + mmh3)", manifest["deps_lean"]))
+    artifacts += [(f"model {key} [{entry.get('predictor', 'sklearn')}]", entry) for key, entry in sorted(manifest["models"].items())]
     lines = [f"manifest: {path}"]
     for label, entry in artifacts:
         note = "  (over 50 MB zipped: published through S3, which the Terraform module does)" if entry["requires_s3_upload"] else ""

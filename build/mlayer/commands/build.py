@@ -86,17 +86,41 @@ def _register_model(targets: argparse._SubParsersAction) -> None:
     model.add_argument("--function-dir", type=FUNCTION_DIR, default=Path("function"), metavar="DIR",
                        help="the handler whose start-up checks the model (default: function)")  # fmt: skip
     _add_layer_options(model)
+    _add_predictor_options(model)
     model.add_argument("--json", action="store_true", help="print the model's manifest entry as JSON")
     model.set_defaults(func=run_model)
 
 
+def _add_predictor_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--predictor", default="auto", choices=("auto", "lean", "sklearn"),
+        help="auto (default): the numpy-only lean runtime when proven bit-identical to scikit-learn, else scikit-learn; "
+        "lean: fail unless proven; sklearn: never lean",
+    )
+    parser.add_argument("--verify-texts", type=input_file("verification texts file", "pass a UTF-8 text file with one text per line"), metavar="FILE", help="more texts (UTF-8, one per line) the lean proof must match scikit-learn on")
+
+
+def _verify_texts(args: argparse.Namespace) -> list[str] | None:
+    from ..model.lean_corpus import read_verify_texts
+
+    return read_verify_texts(args.verify_texts) if args.verify_texts else None
+
+
 def run_model(args: argparse.Namespace) -> int:
+    from ..lean_deps import build_lean_deps
     from ..model.build import build_model_layer
 
+    texts = _verify_texts(args)
     deps = _build_deps(args)
-    built = build_model_layer(args.name, args.version, deps, args.artifacts_root, args.dist, args.function_dir)
+    lean = None if args.predictor == "sklearn" else build_lean_deps(_requirements(args), args.dist, deps, **_layer_options(args))
+    built = build_model_layer(
+        args.name, args.version, deps, args.artifacts_root, args.dist,
+        predictor=args.predictor, verify_texts=texts, lean_paths=[Path(lean.python_dir)] if lean else [], function_dir=args.function_dir,
+    )
     entry = built.manifest_entry(args.dist)
-    print(json.dumps(entry, indent=2) if args.json else f"model {args.name}/{args.version}: {built.zip_path} ({entry['zipped_bytes']:,} bytes zipped, {entry['unzipped_bytes']:,} unzipped)")
+    proof = built.lean.summary() if built.lean else None
+    said = f"lean (proven bit-identical on {proof['corpus_texts']:,} texts)" if built.predictor == "lean" and proof else "scikit-learn"
+    print(json.dumps(entry, indent=2) if args.json else f"model {args.name}/{args.version}: {built.zip_path} ({entry['zipped_bytes']:,} bytes zipped, {entry['unzipped_bytes']:,} unzipped), served by {said}")
     return 0
 
 
@@ -125,6 +149,7 @@ def _register_all(targets: argparse._SubParsersAction) -> None:
     everything.add_argument("--function-dir", type=FUNCTION_DIR, default=Path("function"), metavar="DIR")
     everything.add_argument("--model", action="append", dest="models", type=model_ref, metavar="NAME/VERSION", help="build only these models (repeatable)")
     _add_layer_options(everything)
+    _add_predictor_options(everything)
     everything.add_argument("--json", action="store_true", help="print the manifest on stdout")
     everything.set_defaults(func=run_all)
 
@@ -136,7 +161,7 @@ def run_all(args: argparse.Namespace) -> int:
     path = build_all(
         requirements=_requirements(args), artifacts_root=args.artifacts_root, function_dir=args.function_dir,
         dist_dir=args.dist, models=[f"{name}/{version}" for name, version in args.models] if args.models else None,
-        **_layer_options(args),
+        predictor=args.predictor, verify_texts=_verify_texts(args), **_layer_options(args),
     )
     manifest = load_manifest(path)
     print(json.dumps(manifest, indent=2) if args.json else "\n".join(summary_lines(manifest, path)))

@@ -16,7 +16,7 @@ from ..build_all import build_all
 from ..cost import SEED_INGEST_RECORDS, billed_duration_ms, ingest_cost
 from ..errors import MlayerError
 from ..fsutil import write_json_atomic
-from ..manifest import load_manifest
+from ..manifest import deps_entry_for, load_manifest
 from ..replay.sinks import DEAD_LETTER_SINKS, check_invalid_records
 from ..runtimes import DEFAULT_RUNTIME
 from .records import ingest_records, write_records_jsonl
@@ -45,6 +45,9 @@ class DemoSettings:
     # dead-letter entries (s3), so the table shows what each costs; "report" or "dead-letter" one.
     invalid_records: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # When the demo model is served lean, replay the largest batch once more with the scikit-learn
+    # build of the same model, so the table compares the two runtimes on the same records.
+    compare_sklearn: bool = True
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -74,7 +77,7 @@ def ensure_demo_model(settings: DemoSettings, deps) -> None:
     train_demo(deps, root, name=DEMO_MODEL[0], version=DEMO_MODEL[1])
 
 
-def build_artifacts(settings: DemoSettings) -> Path:
+def build_artifacts(settings: DemoSettings, predictor: str = "auto", dist: Path | None = None) -> Path:
     from ..deps.layer import build_deps_layer
 
     requirements = settings.repo / "requirements" / f"{DEFAULT_RUNTIME}.txt"
@@ -84,10 +87,22 @@ def build_artifacts(settings: DemoSettings) -> Path:
         requirements=requirements,
         artifacts_root=settings.repo / "model_artifacts",
         function_dir=settings.repo / "function",
-        dist_dir=settings.dist,
+        dist_dir=dist or settings.dist,
         runtime=DEFAULT_RUNTIME,
         models=[f"{DEMO_MODEL[0]}/{DEMO_MODEL[1]}"],
+        predictor=predictor,
     )
+
+
+def served_by(manifest: dict, model_key: str) -> str:
+    """Which runtime serves the model, and why (the lean proof or the fallback's reason)."""
+    model = manifest["models"][model_key]
+    _, deps = deps_entry_for(manifest, model_key)
+    proof = model.get("lean_proof") or {}
+    size = f"deps layer {deps['unzipped_bytes'] / 1e6:.0f} MB unzipped" if deps else "no deps layer"
+    if model.get("predictor") == "lean":
+        return f"{model_key} is served by the LEAN runtime (numpy only, bit-identical to scikit-learn on {proof.get('corpus_texts', 0):,} texts; {size})"
+    return f"{model_key} is served by scikit-learn ({proof.get('reason') or 'built with --predictor sklearn'}; {size})"
 
 
 def scaled_ingest_cost(summary) -> float:
@@ -104,15 +119,16 @@ def scaled_ingest_cost(summary) -> float:
 
 
 def replay_batch_size(
-    settings: DemoSettings, manifest: Path, records: list[bytes], batch_size: int, sink_env: dict[str, str], mode: str
+    settings: DemoSettings, manifest: Path, records: list[bytes], batch_size: int, sink_env: dict[str, str], mode: str, predictor: str = "sklearn"
 ) -> tuple[DemoRow, dict]:
     from ..replay import EnvironmentSettings, SinkSpec, replay
 
     out = settings.dist / "demo"
+    label = f"batch-{batch_size}" + ("" if predictor == "lean" else f"-{predictor}")
     sink = (
-        SinkSpec("s3", s3_bucket=BUCKET, s3_prefix=f"predictions/{mode}/batch-{batch_size}")
+        SinkSpec("s3", s3_bucket=BUCKET, s3_prefix=f"predictions/{mode}/{label}")
         if settings.sink == "s3"
-        else SinkSpec("dir", directory=out / f"predictions-{mode}-batch-{batch_size}")
+        else SinkSpec("dir", directory=out / f"predictions-{mode}-{label}")
     )
     env = EnvironmentSettings(
         manifest_path=manifest,
@@ -125,13 +141,13 @@ def replay_batch_size(
     started = time.monotonic()
     summary = replay(
         records, batch_size=batch_size, env=env, max_retries=settings.max_retries, bisect=True,
-        on_failure=out / f"on-failure-{mode}-batch-{batch_size}.jsonl", sink=sink,
+        on_failure=out / f"on-failure-{mode}-{label}.jsonl", sink=sink,
         invalid_records=mode, stream_name="mlayer-demo-ingest",
     )
-    say(f"{mode}, batch {batch_size}: {summary.sent:,} records in {time.monotonic() - started:.1f} s, "
+    say(f"{mode}, batch {batch_size} ({predictor}): {summary.sent:,} records in {time.monotonic() - started:.1f} s, "
         f"{summary.invocations:,} invocations, dead-lettered {summary.dead_lettered}, "
         f"sent to on-failure {summary.sent_to_on_failure}, lost {summary.lost}, duplicates {summary.duplicates}")
-    row = DemoRow.from_summary(summary, scaled_ingest_cost(summary), mode)
+    row = DemoRow.from_summary(summary, scaled_ingest_cost(summary), mode, predictor)
     return row, summary.to_dict()
 
 
@@ -144,6 +160,9 @@ def run_demo(settings: DemoSettings) -> Path:
     manifest = build_artifacts(settings)
     entry = load_manifest(manifest)
     say(f"artifacts ready: deps {entry['deps']['unzipped_bytes'] / 1e6:.0f} MB unzipped, manifest {manifest}")
+    model_key = f"{DEMO_MODEL[0]}/{DEMO_MODEL[1]}"
+    say(served_by(entry, model_key))
+    predictor = entry["models"][model_key].get("predictor", "sklearn")
 
     records, malformed = ingest_records(settings.records, settings.malformed_fraction)
     write_records_jsonl(records, settings.dist / "demo" / "records.jsonl")
@@ -157,9 +176,16 @@ def run_demo(settings: DemoSettings) -> Path:
                 chosen = records
                 if batch_size == 1 and settings.batch1_sample and settings.batch1_sample < len(records):
                     chosen = records[: settings.batch1_sample]
-                row, summary = replay_batch_size(settings, manifest, chosen, batch_size, sink_env, mode)
+                row, summary = replay_batch_size(settings, manifest, chosen, batch_size, sink_env, mode, predictor)
                 rows.append(row)
                 summaries[f"{mode}/{batch_size}"] = summary
+        if predictor == "lean" and settings.compare_sklearn:
+            largest, mode = max(settings.batch_sizes), settings.modes[0]
+            say(f"building the scikit-learn layer of the same model to compare at batch {largest}")
+            sklearn_manifest = build_artifacts(settings, predictor="sklearn", dist=settings.dist / "sklearn")
+            row, summary = replay_batch_size(settings, sklearn_manifest, records, largest, sink_env, mode, "sklearn")
+            rows.append(row)
+            summaries[f"{mode}/{largest}-sklearn"] = summary
     bad = [row for row in rows if row.lost or row.unknown or row.written + row.dead_lettered + row.reported_failed < row.sent]
     report_dir = settings.dist / "report"
     stem = f"demo{settings.suffix}"
@@ -167,7 +193,7 @@ def run_demo(settings: DemoSettings) -> Path:
     table = markdown_table(rows, settings.memory_mb, cpu_note)
     report = report_dir / f"{stem}.md"
     write_json_atomic(report_dir / f"{stem}.json", {"settings": {k: str(v) for k, v in asdict(settings).items()}, "summaries": summaries})
-    write_chart(rows, report_dir / f"{stem}.png")
+    write_chart([row for row in rows if row.predictor == predictor], report_dir / f"{stem}.png")
     from ..fsutil import atomic_path
 
     with atomic_path(report) as tmp:

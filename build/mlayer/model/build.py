@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +25,11 @@ from ..errors import MlayerError
 from ..fsutil import write_json_atomic
 from ..hashing import sha256_file, sha256_json
 from ..manifest import artifact_entry
+from ..runtimes import find_interpreter, host_can_run
 from ..zipper import write_zip
 from .allowlist import check_trusted
 from .compat import check_compatibility
+from .lean_export import FUNCTION_DIR, PREDICTOR_CHOICES, LeanExport, choose_predictor, export_lean
 from .metadata import METADATA_NAME
 from .skops_scan import scan_model_file
 from .registry import load_metadata, model_dir as registered_dir
@@ -47,13 +51,18 @@ class ModelBuild:
     zip_sha256: str
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    predictor: str = "sklearn"  # "lean" when the layer holds the proven lean export
+    lean: LeanExport | None = None
 
     @property
     def files(self) -> dict[str, str]:
         return {entry["file"]: entry["sha256"] for entry in self.metadata["files"]}
 
     def manifest_entry(self, base_dir: Path) -> dict[str, Any]:
-        return artifact_entry(self.zip_path, base_dir, expected_sha256=self.zip_sha256, name=self.name, version=self.version, files=self.files)
+        extra: dict[str, Any] = {"predictor": self.predictor, "deps_layer": self.predictor}
+        if self.lean is not None:
+            extra["lean_proof"] = self.lean.summary()
+        return artifact_entry(self.zip_path, base_dir, expected_sha256=self.zip_sha256, name=self.name, version=self.version, files=self.files, **extra)
 
 
 def _warn(message: str) -> None:
@@ -106,9 +115,46 @@ def publish_zip(zip_path: Path, entries: list[tuple[str, Path]], digest: str) ->
     return False, written
 
 
-def build_model_layer(name: str, version: str, deps: Any, artifacts_root: Path, dist_dir: Path,
-                      function_dir: Path = Path("function")) -> ModelBuild:  # fmt: skip
-    """Check NAME/VERSION against the deps layer (with function_dir's own start-up) and write its model layer zip into dist_dir."""
+def _try_lean(
+    name: str, model_dir: Path, metadata: dict[str, Any], deps: Any, predictor: str, verify_texts: Sequence[str] | None, lean_paths: Sequence[Path], function_dir: Path
+) -> LeanExport | None:
+    """The lean export and its proof, or None when it cannot be attempted here (said why, once)."""
+    if predictor == "sklearn":
+        return None
+    if deps.architecture != "x86_64":
+        return LeanExport(False, f"lean is x86_64 only: bit-exactness is not proven on {deps.architecture} (fused multiply-add)")
+    python = getattr(deps, "interpreter", None) or find_interpreter(deps.runtime.python_version)
+    if python is None or not host_can_run(deps.architecture):
+        return LeanExport(False, f"no Python {deps.runtime.python_version} interpreter to prove the lean export with")
+    return export_lean(model_dir, metadata, Path(python), Path(deps.python_dir), extra_paths=lean_paths, verify_texts=verify_texts, function_dir=function_dir)
+
+
+def lean_metadata(metadata: dict[str, Any], export: LeanExport) -> dict[str, Any]:
+    """metadata.json of a lean layer: the lean files (no pickle) with their sha256, and the proof."""
+    assert export.directory is not None
+    files = [{"file": f, "role": "lean", "sha256": sha256_file(export.directory / f)} for f in export.files]
+    source = [{"file": e["file"], "role": e["role"], "sha256": e["sha256"]} for e in metadata["files"]]
+    return {**metadata, "kind": "lean", "predictor": "lean", "files": files, "source_files": source, "lean_proof": export.summary()}
+
+
+def build_model_layer(
+    name: str,
+    version: str,
+    deps: Any,
+    artifacts_root: Path,
+    dist_dir: Path,
+    predictor: str = "auto",
+    verify_texts: Sequence[str] | None = None,
+    lean_paths: Sequence[Path] = (),
+    function_dir: Path = FUNCTION_DIR,
+) -> ModelBuild:
+    """Check NAME/VERSION against the deps layer and write its model layer zip into dist_dir.
+
+    predictor: auto (lean when proven bit-identical, else scikit-learn), lean (fail unless proven),
+    sklearn. lean_paths: the lean deps layer's python/ dirs, so the proof uses the mmh3 that ships;
+    function_dir: the handler code that will serve it (its lean_predictor.py is what is proven)."""
+    if predictor not in PREDICTOR_CHOICES:
+        raise MlayerError(f"--predictor {predictor!r}: choose one of {', '.join(PREDICTOR_CHOICES)}")
     started = time.perf_counter()
     model_dir = registered_dir(Path(artifacts_root), name, version)
     metadata = load_metadata(model_dir)
@@ -134,17 +180,29 @@ def build_model_layer(name: str, version: str, deps: Any, artifacts_root: Path, 
     if not verification.cache_hit:
         for warning in verification.warnings:
             _warn(warning)
+    lean = _try_lean(name, model_dir, metadata, deps, predictor, verify_texts, lean_paths, Path(function_dir))
+    chosen = choose_predictor(predictor, lean, f"{name}/{version}")
+    if chosen == "sklearn" and lean is not None:
+        _warn(f"{name}/{version}: serving with scikit-learn, not lean: {lean.reason}")
     verified = time.perf_counter()
 
-    digest = content_digest(model_dir, metadata)
-    zip_path = Path(dist_dir) / f"model-{name}-{version}-{digest[:12]}.zip"
-    zip_existed, zip_sha256 = publish_zip(zip_path, layer_entries(model_dir, metadata), digest)
+    with tempfile.TemporaryDirectory(prefix="mlayer-model-") as staging:
+        layer_dir, layer_metadata = model_dir, metadata
+        if chosen == "lean":
+            assert lean is not None and lean.directory is not None
+            layer_dir, layer_metadata = Path(staging), lean_metadata(metadata, lean)
+            for file in lean.files:
+                (layer_dir / file).write_bytes((lean.directory / file).read_bytes())
+            (layer_dir / METADATA_NAME).write_text(json.dumps(layer_metadata, indent=2, sort_keys=True) + "\n")
+        digest = content_digest(layer_dir, layer_metadata)
+        zip_path = Path(dist_dir) / f"model-{name}-{version}-{digest[:12]}.zip"
+        zip_existed, zip_sha256 = publish_zip(zip_path, layer_entries(layer_dir, layer_metadata), digest)
     done = time.perf_counter()
     return ModelBuild(
         name=name,
         version=version,
         zip_path=zip_path,
-        metadata=metadata,
+        metadata=layer_metadata,
         model_dir=model_dir,
         verification=verification,
         cache_hit=verification.cache_hit and zip_existed,
@@ -156,4 +214,6 @@ def build_model_layer(name: str, version: str, deps: Any, artifacts_root: Path, 
             "zip_seconds": round(done - verified, 3),
             "total_seconds": round(done - started, 3),
         },
+        predictor=chosen,
+        lean=lean,
     )

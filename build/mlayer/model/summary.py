@@ -34,5 +34,12 @@ def summary_text(build: ModelBuild) -> str:
     return (
         f"model {build.name}/{build.version} -> {build.zip_path} ({zipped / 1024:.1f} KiB zipped, "
         f"{unzipped_size(build.zip_path) / 1024:.1f} KiB unzipped, {len(build.files)} files under model/): "
-        f"{check}; {build.timings['total_seconds']:.2f} s"
+        f"{check}; {_served_by(build)}; {build.timings['total_seconds']:.2f} s"
     )
+
+
+def _served_by(build: ModelBuild) -> str:
+    if build.predictor == "lean" and build.lean is not None:
+        return f"served lean (numpy only; bit-identical to scikit-learn on {build.lean.texts:,} texts)"
+    why = f": {build.lean.reason}" if build.lean is not None and build.lean.reason else ""
+    return f"served by scikit-learn{why}"

@@ -34,7 +34,7 @@ from typing import Any
 from ..cache import cache_dir, cache_key
 from ..errors import MlayerError
 from ..hashing import sha256_file
-from ..manifest import load_manifest
+from ..manifest import deps_entry_for, load_manifest
 from ..runtimes import Runtime, get_runtime
 
 OPT_KIND = "runtime-opt"
@@ -222,11 +222,12 @@ def prepare_layout(manifest_path: Path, model_key: str | None = None) -> Layout:
     manifest = load_manifest(manifest_path)
     if not manifest.get("function"):
         raise MlayerError(f"{manifest_path} has no function zip: run `mlayer build all`")
-    deps = manifest.get("deps")
-    if not deps:
+    if not manifest.get("deps"):
         raise MlayerError(f"{manifest_path} has no deps layer: run `mlayer build all`")
     chosen = choose_model(manifest, model_key, manifest_path)
-    layers = [_artifact(manifest, deps, "deps", manifest_path)]
+    deps_role, deps = deps_entry_for(manifest, chosen)  # a lean model gets the lean (numpy + mmh3) layer
+    assert deps is not None
+    layers = [_artifact(manifest, deps, deps_role, manifest_path)]
     if chosen is not None:
         layers.append(_artifact(manifest, manifest["models"][chosen], f"model {chosen}", manifest_path))
     function = _artifact(manifest, manifest["function"], "function", manifest_path)
