@@ -17,8 +17,8 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build(dist: Path, artifacts: Path) -> dict:
-    path = build_all(DEFAULT_REQUIREMENTS, artifacts, REPO / "function", dist, runtime=DEFAULT_RUNTIME)
+def build(dist: Path, artifacts: Path, predictor: str = "auto") -> dict:
+    path = build_all(DEFAULT_REQUIREMENTS, artifacts, REPO / "function", dist, runtime=DEFAULT_RUNTIME, predictor=predictor)
     return json.loads(path.read_text())
 
 
@@ -54,27 +54,34 @@ def test_a_flipped_byte_in_any_zip_is_rebuilt_not_recorded(kind: str, clean_buil
         assert archive.testzip() is None
 
 
-def test_a_model_zip_with_swapped_file_and_metadata_is_rebuilt(clean_build, demo_artifacts: Path) -> None:
-    """A valid zip in which one .joblib and its sha256 in the inner metadata.json were replaced together."""
-    dist, manifest, good = clean_build
-    label = next(label for label in good if label.startswith("model"))
-    target = dist / entries(manifest)[label]["file"]
+@pytest.mark.parametrize("predictor", ["sklearn", "lean"])
+def test_a_model_zip_with_swapped_file_and_metadata_is_rebuilt(predictor: str, demo_artifacts: Path, deps_build, tmp_path: Path) -> None:
+    """A valid zip in which one model file and its sha256 in the inner metadata.json were replaced together."""
+    dist = tmp_path / "dist"
+    manifest = build(dist, demo_artifacts, predictor)
+    label, entry = next((label, entry) for label, entry in entries(manifest).items() if label.startswith("model"))
+    assert entry["predictor"] == predictor
+    target = dist / entry["file"]
+    good = sha256(target)
     with zipfile.ZipFile(target) as archive:
         contents = {name: archive.read(name) for name in archive.namelist()}
-    swapped = b"\x80\x04N."  # any other bytes (a pickle of None)
-    contents["model/MyModel.joblib"] = swapped
     metadata = json.loads(contents["model/metadata.json"])
-    for entry in metadata["files"]:
-        if entry["file"] == "MyModel.joblib":
-            entry["sha256"] = hashlib.sha256(swapped).hexdigest()
+    victim = metadata["files"][-1]  # the estimator (scikit-learn) or a lean array
+    swapped = b"\x80\x04N."  # any other bytes (a pickle of None)
+    contents[f"model/{victim['file']}"] = swapped
+    victim["sha256"] = hashlib.sha256(swapped).hexdigest()
     contents["model/metadata.json"] = json.dumps(metadata).encode()
     with zipfile.ZipFile(target, "w") as archive:
         for name, data in contents.items():
             archive.writestr(name, data)
 
-    rebuilt = entries(build(dist, demo_artifacts))
-    assert sha256(target) == good[label] == rebuilt[label]["sha256"]
+    rebuilt = entries(build(dist, demo_artifacts, predictor))
+    assert sha256(target) == good == rebuilt[label]["sha256"]
     with zipfile.ZipFile(target) as archive:
         inner = json.loads(archive.read("model/metadata.json"))
     registered = json.loads((demo_artifacts / "MyModel" / "20190104v1" / "metadata.json").read_text())
-    assert inner == registered
+    if predictor == "lean":  # the lean layer lists its arrays, and the registered files it was exported from
+        assert [(f["file"], f["sha256"]) for f in inner["source_files"]] == [(f["file"], f["sha256"]) for f in registered["files"]]
+        assert victim["file"] in {f["file"] for f in inner["files"]} and inner["lean_proof"]["exact"] is True
+    else:
+        assert inner == registered

@@ -164,3 +164,34 @@ def test_the_stress_corpus_is_fixed_and_covers_the_hard_cases():
     assert "" in texts and "\x00" in texts and any(len(t) >= 100_000 for t in texts)
     assert any("\ud800" in t for t in texts)  # scikit-learn's hashing raises on it: so must lean
     assert any("İ" in t for t in texts) and any("ﬁ" in t for t in texts) and any("\u0301" in t for t in texts)
+
+
+def test_the_export_unpickles_contained(trained, deps_build, lean_deps, tmp_path):
+    """export_lean unpickles the model: a payload that got past the allow-list (say, --trust posix.system) writes nothing on the host."""
+    import os
+    import pickle
+
+    marker = tmp_path / "MARKER"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    model_dir = tmp_path / "hostile"
+    model_dir.mkdir()
+    (model_dir / "MyModel.joblib").write_bytes(pickle.dumps(Payload(), protocol=4))
+    metadata = {"name": "hostile", "version": "v1", "kind": "single", "files": [{"file": "MyModel.joblib", "role": "estimator"}]}
+    (model_dir / "metadata.json").write_text(json.dumps(metadata))
+    result = export_lean(model_dir, metadata, Path(deps_build.interpreter), Path(deps_build.python_dir), extra_paths=[Path(lean_deps.python_dir)])
+    assert not result.exact and result.reason.startswith("not supported by the lean runtime"), result.reason  # os.system's 0 is no model
+    assert not marker.exists(), "the payload ran on the host: the lean export is not contained"
+
+
+def test_a_tampered_cached_export_is_exported_again(trained, deps_build, lean_deps, fresh_cache):
+    first = export(trained, "count_tfidf_logreg_binary", deps_build, lean_deps)
+    assert first.exact and first.directory is not None
+    proven = {name: (first.directory / name).read_bytes() for name in first.files}
+    victim = first.directory / next(name for name in first.files if name.endswith(".npy"))
+    victim.write_bytes(victim.read_bytes()[:-8] + b"\0" * 8)  # same size, other coefficients
+    again = export(trained, "count_tfidf_logreg_binary", deps_build, lean_deps)
+    assert again.exact and {name: (again.directory / name).read_bytes() for name in again.files} == proven

@@ -244,8 +244,8 @@ def test_missing_empty_and_malformed_registrations(registry: Path, deps_build, t
     (model_dir(registry) / "metadata.json").write_text("{\"schema_version\": 1, \"name\": ")
     with pytest.raises(MlayerError, match=r"MyModel/20190104v1/metadata\.json: is not valid JSON"):
         build_model_layer(NAME, VERSION, deps_build, registry, dist)
-    with pytest.raises(MlayerError, match=r"model version '2019\.01\.04' contains '\.'"):
-        build_model_layer(NAME, "2019.01.04", deps_build, registry, dist)
+    with pytest.raises(MlayerError, match=r"model version '2019/01/04' must start with a letter or digit and use only"):
+        build_model_layer(NAME, "2019/01/04", deps_build, registry, dist)
     assert not dist.exists()
 
 

@@ -293,16 +293,24 @@ def vocabulary_texts(steps, limit, seed=7):
     return texts
 
 
+def _blobs(out_dir, written):
+    """The exported files as base64: the script runs contained, and its scratch dir vanishes with it."""
+    import base64
+
+    return {name: base64.b64encode(open(os.path.join(out_dir, name), "rb").read()).decode("ascii") for name in written}
+
+
 def main():
     request = json.load(sys.stdin)
     import joblib
+    import tempfile
 
     sys.path.insert(0, request["function_dir"])
     import lean_predictor
 
     objects = [joblib.load(os.path.join(request["model_dir"], entry["file"])) for entry in request["files"]]
     steps = _steps(objects)
-    out_dir = request["out_dir"]
+    out_dir = request.get("out_dir") or tempfile.mkdtemp(prefix="lean-", dir=os.getcwd())  # the sandbox's scratch
     try:
         spec, written = export(steps, out_dir)
     except Refused as exc:
@@ -322,6 +330,7 @@ def main():
     print(json.dumps({
         "ok": True,
         "files": written,
+        "blobs": _blobs(out_dir, written) if difference is None else {},
         "estimator": spec["estimator"]["kind"],
         "featurizer": spec["featurizer"]["type"],
         "proof": {"exact": difference is None, "texts": len(texts), "difference": difference, "hashers": hashers if hashing else []},

@@ -121,6 +121,8 @@ def _try_lean(
     """The lean export and its proof, or None when it cannot be attempted here (said why, once)."""
     if predictor == "sklearn":
         return None
+    if any(entry["file"].lower().endswith(".skops") for entry in metadata["files"]):
+        return LeanExport(False, "the lean exporter reads .joblib files only, not .skops")
     if deps.architecture != "x86_64":
         return LeanExport(False, f"lean is x86_64 only: bit-exactness is not proven on {deps.architecture} (fused multiply-add)")
     python = getattr(deps, "interpreter", None) or find_interpreter(deps.runtime.python_version)

@@ -2,17 +2,20 @@
 
 Runs _lean_export_script.py in the runtime's Python with ONLY the scikit-learn deps layer (plus
 function/, so the proof runs the handler's own lean predictor, and the lean deps layer's packages
-after it, so the hashing proof uses the mmh3 that will ship). The script writes lean.json, the
-.npy arrays and vocabulary.json into a fresh directory and compares the lean predictor with
-scikit-learn, bit for bit, on the verification corpus (mlayer.model.lean_corpus).
-A result (proven or refused) is cached like the scikit-learn verification.
+after it, so the hashing proof uses the mmh3 that will ship), contained like the handler's
+start-up check (runtime.sandbox: no network, read-only host, scratch tmpfs, limits), because it
+unpickles the model. The script writes lean.json, the .npy arrays and vocabulary.json into its
+scratch dir, compares the lean predictor with scikit-learn, bit for bit, on the verification
+corpus (mlayer.model.lean_corpus), and returns the files on stdout. A result (proven or refused)
+is cached like the scikit-learn verification, with each file's sha256 checked on reuse.
 """
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import json
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +27,16 @@ from ..fsutil import write_json_atomic
 from ..hashing import sha256_file
 from .lean_corpus import MAX_VOCABULARY_TEXTS, verification_texts
 from .metadata import METADATA_NAME
+from ..runtime.sandbox import containment
 from .scriptrun import HERE, run_script
+from .verify import VERIFY_LIMITS
 
 CACHE_KIND = "lean-export"
 FUNCTION_DIR = HERE.parents[2] / "function"
 PREDICTOR_CHOICES = ("auto", "lean", "sklearn")
+# The export unpickles the user's model, so it runs contained like the handler's start-up check;
+# its arrays come back on stdout (base64), so the scratch tmpfs must hold them once.
+EXPORT_LIMITS = dataclasses.replace(VERIFY_LIMITS, scratch_bytes=512 << 20)
 
 
 @dataclass
@@ -81,38 +89,43 @@ def export_lean(
     directory = cache_dir(CACHE_KIND, key)
     record_path = directory / "proof.json"
     try:
-        return _from_record(json.loads(record_path.read_text()), directory / "files")
-    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        record = json.loads(record_path.read_text())
+        if _cached_files_intact(record, directory / "files"):
+            return _from_record(record, directory / "files")
+    except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
         pass
-    out_dir = Path(tempfile.mkdtemp(prefix="mlayer-lean-"))
-    try:
-        result = run_script(
-            Path(python),
-            [Path(deps_python_dir), *extra_paths],
-            "_lean_export_script.py",
-            {
-                "model_dir": str(Path(model_dir).resolve()),
-                "kind": metadata["kind"],
-                "files": [{"file": e["file"], "role": e["role"]} for e in metadata["files"]],
-                "out_dir": str(out_dir),
-                "function_dir": str(Path(function_dir).resolve()),
-                "texts": texts,
-                "max_vocabulary_texts": MAX_VOCABULARY_TEXTS,
-            },
-            what=f"exporting {metadata['name']}/{metadata['version']} to the lean format",
-            fix="build with --predictor sklearn to skip the lean export",
-        )
-        record = _record(result)
-        if record["exact"]:
-            files_dir = directory / "files"
-            if files_dir.exists():
-                shutil.rmtree(files_dir)
-            files_dir.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(out_dir, files_dir)
-        write_json_atomic(record_path, record)
-        return _from_record(record, directory / "files")
-    finally:
-        shutil.rmtree(out_dir, ignore_errors=True)
+    sandbox = containment()
+    if not sandbox.available:  # never unpickle uncontained
+        return LeanExport(False, f"this host cannot sandbox the export, which unpickles the model ({sandbox.reason})")
+    result = run_script(
+        Path(python),
+        [Path(deps_python_dir), *extra_paths],
+        "_lean_export_script.py",
+        {
+            "model_dir": str(Path(model_dir).resolve()),
+            "kind": metadata["kind"],
+            "files": [{"file": e["file"], "role": e["role"]} for e in metadata["files"]],
+            "function_dir": str(Path(function_dir).resolve()),
+            "texts": texts,
+            "max_vocabulary_texts": MAX_VOCABULARY_TEXTS,
+        },
+        what=f"exporting {metadata['name']}/{metadata['version']} to the lean format",
+        fix="build with --predictor sklearn to skip the lean export",
+        timeout=EXPORT_LIMITS.cpu_seconds * 2,
+        limits=EXPORT_LIMITS,
+    )
+    record = _record(result)
+    if record["exact"]:
+        files_dir = directory / "files"
+        if files_dir.exists():
+            shutil.rmtree(files_dir)
+        files_dir.mkdir(parents=True)
+        for name in record["files"]:
+            data = base64.b64decode(result["blobs"][name])
+            (files_dir / name).write_bytes(data)
+            record.setdefault("sha256", {})[name] = sha256_file(files_dir / name)
+    write_json_atomic(record_path, record)
+    return _from_record(record, directory / "files")
 
 
 def _record(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -129,6 +142,14 @@ def _record(result: Mapping[str, Any]) -> dict[str, Any]:
         "featurizer": result["featurizer"],
         "hashers": proof["hashers"],
     }
+
+
+def _cached_files_intact(record: Mapping[str, Any], files_dir: Path) -> bool:
+    """A cached export is reused only if every file still has the sha256 recorded when it was proven."""
+    if not record["exact"]:
+        return True
+    recorded = record["sha256"]
+    return all(sha256_file(files_dir / name) == recorded[name] for name in record["files"])
 
 
 def _from_record(record: Mapping[str, Any], files_dir: Path) -> LeanExport:
