@@ -49,7 +49,7 @@ def test_real_handler_on_the_sample_event(built_manifest: Path):
     assert [p["sequenceNumber"] for p in cold.response["predictions"]] == sequences[:3]
     assert [p["label"] for p in cold.response["predictions"]] == ["billing", "outage", "feedback"]
     assert cold.report.init_ms is not None and warm.report.init_ms is None
-    assert cold.report.max_memory_used_mb > 50  # numpy + scipy + sklearn + the model are really loaded
+    assert cold.report.max_memory_used_mb > 25  # numpy + the model are really loaded (the demo builds lean: ~34 MB, no scipy/sklearn)
 
 
 def test_replay_with_malformed_records_loses_nothing(built_manifest: Path, tmp_path: Path):

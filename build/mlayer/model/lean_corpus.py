@@ -49,6 +49,8 @@ FIXED = [
 ]
 
 BLOCK_SAMPLE = 6  # characters per block
+RANDOM_PER_LENGTH = 100  # texts of random code points per length (1, 3, 10, 50)
+GLUED = 1200  # texts of words glued by punctuation, accents, newlines
 # Code point ranges covering every kind of character a tokenizer or case mapping treats specially
 # (letters of many scripts, marks, digits, spaces, format and control characters, symbols, private
 # use). Fixed ranges rather than unicodedata categories, so the corpus is the same whatever Python
@@ -73,12 +75,12 @@ def stress_texts(seed: int = SEED) -> list[str]:
         texts.append("".join(picked))
         texts.append(" word".join(picked) + " end")
     for length in (1, 3, 10, 50):
-        for _ in range(20):
+        for _ in range(RANDOM_PER_LENGTH):
             texts.append("".join(chr(rng.randrange(0x20, 0x30000)) for _ in range(length)))
     texts.append(chr(0xD800) + "lone surrogate")
     words = ["order", "refund", "Ärger", "crédit", "ship", "late", "billing", "ошибка", "支付", "x"]
     glue = [" ", "", "-", ",", ".", "/", "_", "\n", "  ", "'", "é"]
-    for _ in range(200):
+    for _ in range(GLUED):
         texts.append("".join(rng.choice(words) + rng.choice(glue) for _ in range(rng.randrange(1, 30))))
     texts.append(" ".join(rng.choice(words) for _ in range(20000)))  # ~120k characters
     texts.append("a" * 100_000)
