@@ -87,9 +87,18 @@ def test_a_tampered_lean_array_fails_init_before_loading(lean_deps, demo_layers,
     assert "coef.npy failed its integrity check" in str(raised.value)
 
 
+def rehash(model_dir: Path) -> None:
+    """Make metadata.json's sha256s match the (tampered) files, as an attacker who can write the layer would."""
+    import hashlib
+
+    metadata = json.loads((model_dir / "metadata.json").read_text())
+    for entry in metadata["files"]:
+        entry["sha256"] = hashlib.sha256((model_dir / entry["file"]).read_bytes()).hexdigest()
+    (model_dir / "metadata.json").write_text(json.dumps(metadata))
+
+
 def test_a_lean_array_holding_a_pickle_is_refused(lean_deps, demo_layers, tmp_path):
     """Hostile layer: coef.npy replaced by an object array (a pickle) with a matching sha256 in metadata."""
-    import hashlib
     import shutil
     import subprocess
 
@@ -97,10 +106,7 @@ def test_a_lean_array_holding_a_pickle_is_refused(lean_deps, demo_layers, tmp_pa
     shutil.copytree(demo_layers[2], model_dir)
     code = "import numpy as np, sys; np.save(sys.argv[1], np.array([object()], dtype=object), allow_pickle=True)"
     subprocess.run([str(target_python(lean_deps)), "-I", "-S", "-c", f"import sys; sys.path[:0]=[{str(lean_deps.python_dir)!r}]\n" + code, str(model_dir / "coef.npy")], check=True)
-    metadata = json.loads((model_dir / "metadata.json").read_text())
-    for entry in metadata["files"]:
-        entry["sha256"] = hashlib.sha256((model_dir / entry["file"]).read_bytes()).hexdigest()
-    (model_dir / "metadata.json").write_text(json.dumps(metadata))
+    rehash(model_dir)
     with pytest.raises(HandlerInitError) as raised:
         lean_handler(lean_deps, model_dir).start()
     assert "allow_pickle=False" in str(raised.value)
@@ -141,7 +147,6 @@ def test_a_lean_model_on_the_sklearn_deps_layer_serves_the_same_documents(deps_b
     ],
 )
 def test_a_hostile_lean_spec_with_a_matching_sha256_fails_init_naming_it(lean_deps, demo_layers, tmp_path, edit, message):
-    import hashlib
     import shutil
 
     model_dir = tmp_path / "model"
@@ -149,10 +154,7 @@ def test_a_hostile_lean_spec_with_a_matching_sha256_fails_init_naming_it(lean_de
     spec = json.loads((model_dir / "lean.json").read_text())
     edit(spec)
     (model_dir / "lean.json").write_text(json.dumps(spec))
-    metadata = json.loads((model_dir / "metadata.json").read_text())
-    for entry in metadata["files"]:
-        entry["sha256"] = hashlib.sha256((model_dir / entry["file"]).read_bytes()).hexdigest()
-    (model_dir / "metadata.json").write_text(json.dumps(metadata))
+    rehash(model_dir)
     with pytest.raises(HandlerInitError) as raised:
         lean_handler(lean_deps, model_dir).start()
     assert "lean model in" in str(raised.value) and message in str(raised.value)

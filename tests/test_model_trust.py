@@ -79,6 +79,25 @@ clf = LogisticRegression().fit([[0.0], [1.0], [0.1], [0.9]], [0, 1, 0, 1])
 clf.coef_ = Payload(MARKERS["joblib_payload_in_state.joblib"])
 joblib.dump(clf, OUT + "/joblib_payload_in_state.joblib")
 joblib.dump(Payload(MARKERS["joblib_reduce.joblib"]), OUT + "/joblib_reduce.joblib")
+
+# A scan/unpickle desync: an array's pickled dtype state claims 1-byte items, which numpy ignores
+# for float64. A scanner trusting it skips N bytes where joblib skips 8N, and would stop at a clean
+# copy of the pickle's tail placed there, never seeing the posix.system call hidden after 8N bytes.
+import numpy as np
+N = 4099
+path = OUT + "/joblib_dtype_desync.joblib"
+clf = LogisticRegression().fit([[0.0], [1.0], [0.1], [0.9]], [0, 1, 0, 1])
+clf.zz_ = np.full(N, 7.0)
+joblib.dump(clf, path, protocol=2, compress=0)
+raw = open(path, "rb").read()
+start = raw.index(np.full(N, 7.0).tobytes())
+head, tail = raw[:start], raw[start + 8 * N:]
+elsize = head.rindex(b"J\\xff\\xff\\xff\\xffJ\\xff\\xff\\xff\\xff")  # the dtype state's elsize -1, alignment -1
+head = head[:elsize] + b"K\\x01" + head[elsize + 5:]
+decoy = bytearray(8 * N)
+decoy[N:N + len(tail)] = tail
+payload = b"cposix\\nsystem\\n(V" + ("touch " + MARKERS["joblib_dtype_desync.joblib"]).encode() + b"\\ntR0"
+open(path, "wb").write(head + bytes(decoy) + payload + tail)
 """
 
 
@@ -87,7 +106,7 @@ def _write_hostile(deps, directory: Path, marker_for) -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     for name in handwritten(Path("/x")):
         (directory / name).write_bytes(handwritten(marker_for(name))[name])
-    markers = {name: str(marker_for(name)) for name in ("joblib_payload_in_state.joblib", "joblib_reduce.joblib")}
+    markers = {name: str(marker_for(name)) for name in JOBLIB_HOSTILE_NAMES}
     proc = run_isolated(deps.interpreter, [deps.python_dir], f"OUT = {str(directory)!r}\nMARKERS = {markers!r}\n" + _JOBLIB_HOSTILE)
     assert proc.returncode == 0, proc.stderr
     files = {p.name: p for p in directory.iterdir()}
@@ -96,7 +115,8 @@ def _write_hostile(deps, directory: Path, marker_for) -> dict[str, Path]:
     return files
 
 
-HOSTILE_NAMES = sorted([*handwritten(Path("/x")), "joblib_payload_in_state.joblib", "joblib_reduce.joblib"])
+JOBLIB_HOSTILE_NAMES = ("joblib_payload_in_state.joblib", "joblib_reduce.joblib", "joblib_dtype_desync.joblib")
+HOSTILE_NAMES = sorted([*handwritten(Path("/x")), *JOBLIB_HOSTILE_NAMES])
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +161,18 @@ def test_structural_tricks_are_refused(tmp_path: Path) -> None:
             from mlayer.model.allowlist import check_trusted
 
             check_trusted(name, scan_pickle(tmp_path / name))
+
+
+def test_data_after_the_pickles_end_is_refused(tmp_path: Path) -> None:
+    """Nothing may follow STOP: a file read differently by the scan and by joblib could hide a call there."""
+    from mlayer.model.allowlist import check_trusted
+
+    path = tmp_path / "trailing.pkl"
+    path.write_bytes(b"\x80\x02csklearn.base\nBaseEstimator\n)\x81." + b"cposix\nsystem\n(Vtouch x\ntR.")
+    scan = scan_pickle(path)
+    assert scan.trailing_bytes and scan.globals == {"sklearn.base.BaseEstimator"}  # the scan alone sees nothing wrong
+    with pytest.raises(MlayerError, match=r"^trailing\.pkl refused: it holds data after the pickle's end"):
+        check_trusted("trailing.pkl", scan)
 
 
 def test_allow_list_rules() -> None:

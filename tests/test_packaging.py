@@ -68,7 +68,8 @@ def test_pip_install_gives_a_working_cli_in_a_fresh_venv(wheel: Path, tmp_path: 
         assert proc.returncode == 0, (args, proc.stderr)
     version = subprocess.run([mlayer, "--version"], capture_output=True, text=True, cwd=tmp_path)
     assert version.stdout.strip() == f"mlayer {__version__}"
-    listing = subprocess.run([mlayer, "model", "list", "--artifacts-root", str(tmp_path / "none")], capture_output=True, text=True, cwd=tmp_path)
+    (tmp_path / "empty-registry").mkdir()
+    listing = subprocess.run([mlayer, "model", "list", "--artifacts-root", str(tmp_path / "empty-registry")], capture_output=True, text=True, cwd=tmp_path)
     assert listing.returncode == 0 and "no models registered" in listing.stdout
     # the installed package, not this checkout, answered
     where = subprocess.run([str(venv / "bin" / "python"), "-c", "import mlayer; print(mlayer.__file__)"], capture_output=True, text=True, cwd=tmp_path)

@@ -106,6 +106,11 @@ def untrusted_globals(scan: PickleScan, trusted: Iterable[str] = ()) -> list[str
 
 def check_trusted(file: str, scan: PickleScan, trusted: Iterable[str] = (), *, stage: str = "mlayer model add") -> None:
     """Refuse, in one line, a pickle that imports anything not allowed or trusted, or calls what is not a global."""
+    if scan.trailing_bytes:
+        raise MlayerError(
+            f"{file} refused: it holds data after the pickle's end, which joblib never writes and which could hide "
+            "what an unpickler reads: re-save the fitted object with joblib.dump from a clean session"
+        )
     if scan.unsafe_calls:
         raise MlayerError(
             f"{file} refused: {scan.unsafe_calls[0]}, which no scikit-learn pickle does and which could run code when unpickled: "

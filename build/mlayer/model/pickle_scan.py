@@ -132,12 +132,17 @@ def _dtype_layout(dtype: Any) -> tuple[int, bool]:
     elsize = state[5] if len(state) > 5 and isinstance(state[5], int) else -1
     flags = state[7] if len(state) > 7 and isinstance(state[7], int) else 0
     has_object = code.startswith("O") or bool(flags & 1)  # NPY_ITEM_REFCOUNT
-    if elsize > 0:
-        return elsize, has_object
     digits = re.sub(r"\D", "", code)
-    if not digits:
+    # numpy sizes a built-in dtype by its type code and ignores the state's elsize, so the scan
+    # must too: trusting elsize would let a file skip fewer bytes here than joblib reads, and hide
+    # what follows. A state that disagrees with its code is refused outright.
+    coded = (4 if code.startswith("U") else 1) * int(digits) if digits else -1
+    if coded > 0 and elsize > 0 and elsize != coded:
+        raise ScanError(f"numpy dtype {code!r} claims {elsize}-byte items, not {coded}, so it is refused")
+    size = coded if coded > 0 else elsize
+    if size <= 0:
         raise ScanError(f"numpy dtype {code!r} without a size")
-    return int(digits), has_object
+    return size, has_object
 
 
 class _Walker:
