@@ -160,13 +160,52 @@ def _load_skops(path: str, trusted: list[str]) -> Any:
     return load(path, trusted=untrusted)
 
 
-def _load(path: str, trusted: list[str] | None = None) -> tuple[Any, list[str]]:
-    import joblib  # deferred: importing numpy is pointless if verification fails
+def _top_package(module: object) -> str:
+    return module.split(".", 1)[0] if isinstance(module, str) else ""
 
+
+def _load_joblib(path: str, trusted: list[str]) -> Any:
+    """joblib.load, where every global must live in the package the pickle names it by.
+
+    A pickle names a class or function by its home module (`obj.__module__`), so a real model
+    always passes. A name that only passes through an allowed package is refused: e.g.
+    sklearn.callback._transport.Listener is multiprocessing.connection's, and opens a socket.
+    `mlayer model add` scanned the names; this checks what they resolve to, at build (contained)
+    and at INIT. Names the user trusted (metadata.json "trusted") are exempt.
+    """
+    import _compat_pickle
+
+    import joblib.numpy_pickle as numpy_pickle
+
+    base = numpy_pickle.NumpyUnpickler
+
+    class HomeModuleUnpickler(base):  # type: ignore[misc, valid-type]
+        def find_class(self, module: str, name: str) -> Any:
+            obj = super().find_class(module, name)
+            homes = {_top_package(module), _top_package(_compat_pickle.IMPORT_MAPPING.get(module, module))}
+            mapped = _compat_pickle.NAME_MAPPING.get((module, name))
+            if mapped:
+                homes.add(_top_package(mapped[0]))
+            if _top_package(getattr(obj, "__module__", None)) not in homes and f"{module}.{name}" not in trusted:
+                raise ModelInitError(
+                    f"model file {path} names {module}.{name}, which is really {getattr(obj, '__module__', None)}'s: "
+                    "no scikit-learn pickle does that; re-save the fitted object with joblib.dump, or trust it explicitly "
+                    f"(`mlayer model add --trust {module}.{name}`) if you audited it"
+                )
+            return obj
+
+    numpy_pickle.NumpyUnpickler = HomeModuleUnpickler
+    try:
+        return numpy_pickle.load(path)
+    finally:
+        numpy_pickle.NumpyUnpickler = base
+
+
+def _load(path: str, trusted: list[str] | None = None) -> tuple[Any, list[str]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            obj = _load_skops(path, trusted or []) if path.endswith(".skops") else joblib.load(path)
+            obj = _load_skops(path, trusted or []) if path.endswith(".skops") else _load_joblib(path, trusted or [])
         except ModelInitError:
             raise
         except Exception as exc:  # any unpickling failure is fatal for this environment

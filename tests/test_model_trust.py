@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEFAULT_REQUIREMENTS
+from conftest import DEFAULT_REQUIREMENTS, REPO
 from mlayer.cli import main
 from mlayer.errors import MlayerError
 from mlayer.isolated import run_isolated
@@ -330,3 +330,49 @@ def test_a_trusted_hostile_model_is_contained_at_build(demo_artifacts: Path, hos
                  "--requirements", str(DEFAULT_REQUIREMENTS), "--dist", str(tmp_path / "dist")])  # fmt: skip
     assert code == 0, capsys.readouterr().err
     assert not (markers / "joblib_payload_in_state.joblib.MARKER").exists()
+
+
+# sklearn.callback._transport imports multiprocessing.connection's Listener: the name looks like a
+# scikit-learn class, so the static allow-list passes it, and calling it binds a socket.
+_LISTENER = "csklearn.callback._transport\nListener\n(V{address}\ntR."
+
+
+def test_a_name_that_only_passes_through_sklearn_is_refused_when_loading(deps_build, tmp_path: Path) -> None:
+    """The handler's loader (run at build, contained, and at INIT) checks each global's home package."""
+    sockets = {kind: tmp_path / f"{kind}.sock" for kind in ("plain", "handler")}
+    for kind, address in sockets.items():
+        (tmp_path / f"{kind}.pkl").write_bytes(_LISTENER.format(address=address).encode())
+    scan = scan_pickle(tmp_path / "handler.pkl")
+    assert untrusted_globals(scan) == [], "the static allow-list passes it: the loader's check is what refuses it"
+    code = textwrap.dedent(f"""
+        import os, sys, joblib
+        sys.path.insert(0, {str(REPO / "function")!r})
+        import model_store
+        listener = joblib.load({str(tmp_path / "plain.pkl")!r})  # control: plain joblib.load binds the socket
+        print("control bound:", os.path.exists({str(sockets["plain"])!r}))  # (the Listener unlinks it when collected)
+        try:
+            model_store._load({str(tmp_path / "handler.pkl")!r})
+        except model_store.ModelInitError as exc:
+            print(exc)
+        print("handler bound:", os.path.exists({str(sockets["handler"])!r}))
+    """)
+    proc = run_isolated(deps_build.interpreter, [deps_build.python_dir], code, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "control bound: True" in proc.stdout, "the control did not bind its socket: the test proves nothing"
+    assert "handler bound: False" in proc.stdout and not sockets["handler"].exists()
+    assert "names sklearn.callback._transport.Listener, which is really multiprocessing.connection's" in proc.stdout
+
+
+def test_real_estimators_pass_the_loaders_home_package_check(estimator_zoo: Path, deps_build) -> None:
+    """Every real fitted object loads through the handler's loader: the check refuses only names a pickle would not write."""
+    files = sorted(str(f) for f in estimator_zoo.glob("*.joblib"))
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(REPO / "function")!r})
+        import model_store
+        for path in {files!r}:
+            model_store._load(path)
+        print("loaded", len({files!r}))
+    """)
+    proc = run_isolated(deps_build.interpreter, [deps_build.python_dir], code, timeout=300)
+    assert proc.returncode == 0 and "loaded 24" in proc.stdout, proc.stderr[-2000:]

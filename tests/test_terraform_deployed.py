@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import hashlib
 import os
 import signal
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,7 +40,7 @@ from mlayer.demo.records import ingest_records
 from mlayer.manifest import MANIFEST_NAME, artifact_entry, empty_manifest, write_manifest
 from mlayer.replay.kinesis import StreamRecord, kinesis_event, put_records
 from mlayer.replay.records import normalize
-from mlayer.replay.sinks import SinkReader, SinkSpec
+from mlayer.replay.sinks import INVALID_FOLDER
 from mlayer.terraform import CLI_CONFIG_DIR, find_provider_mirror
 from test_deploy import copy_terraform_tree
 
@@ -182,7 +184,7 @@ def test_deployed_function_runs_with_its_deployed_configuration(moto_for_the_fun
     version = lam.get_alias(FunctionName=FUNCTION, Name="live")["FunctionVersion"]
     config = lam.get_function_configuration(FunctionName=FUNCTION, Qualifier=version)
     env = config["Environment"]["Variables"]
-    assert (env["RECORD_FORMAT"], env["TEXT_FIELD"], env["TEXT_FIELD_JSON_ENCODED"], env["INVALID_RECORDS"]) == ("json", "textblob", "true", "report")
+    assert (env["RECORD_FORMAT"], env["TEXT_FIELD"], env["TEXT_FIELD_JSON_ENCODED"], env["INVALID_RECORDS"]) == ("json", "textblob", "true", "dead-letter")
     manifest = deployed_manifest(moto, config, tmp_path / "deployed")
 
     stream_name = "mlayer-dev-records"
@@ -209,10 +211,25 @@ def test_deployed_function_runs_with_its_deployed_configuration(moto_for_the_fun
                 reported |= {f["itemIdentifier"] for f in invocation.response["batchItemFailures"]}
 
     by_index = {r.index: r for r in stream.records}
-    bad = {by_index[i].sequence_number for i in malformed}
+    bad_ids = {by_index[i].event_id for i in malformed}
     good_ids = {r.event_id for r in stream.records if r.index not in malformed}
-    written = SinkReader(SinkSpec(kind="s3", s3_bucket=env["SINK_S3_BUCKET"], s3_prefix=env["SINK_S3_PREFIX"])).read({r.event_id for r in stream.records})
-    print(f"\ndeployed round trip: sent {len(records)}, predicted and written {len(written.copies)}, reported {len(reported)} (malformed {len(malformed)})")
-    assert reported == bad
-    assert set(written.copies) == good_ids and set(written.copies.values()) == {1}
-    assert len(written.copies) + len(reported) == len(records)
+    predicted, dead_lettered = read_s3_sink(aws("s3", moto), env["SINK_S3_BUCKET"], env["SINK_S3_PREFIX"])
+    print(f"\ndeployed round trip: sent {len(records)}, predicted and written {len(predicted)}, dead-lettered {len(dead_lettered)}, "
+          f"reported {len(reported)} (malformed {len(malformed)})")
+    # with a sink, undecodable records are dead-lettered (the module's default), not reported for retries
+    assert reported == set() and set(dead_lettered) == bad_ids and set(dead_lettered.values()) == {1}
+    assert set(predicted) == good_ids and set(predicted.values()) == {1}
+    assert len(predicted) + len(dead_lettered) == len(records)
+
+
+def read_s3_sink(s3: Any, bucket: str, prefix: str) -> tuple[Counter[str], Counter[str]]:
+    """(copies of each eventID's prediction, copies of each dead-letter entry) in the deployed S3 sink."""
+    prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+    predicted: Counter[str] = Counter()
+    dead_lettered: Counter[str] = Counter()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().decode("utf-8")
+            target = dead_lettered if item["Key"].startswith(f"{prefix}{INVALID_FOLDER}/") else predicted
+            target.update(json.loads(line)["eventID"] for line in body.splitlines())
+    return predicted, dead_lettered
