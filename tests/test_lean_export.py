@@ -195,3 +195,17 @@ def test_a_tampered_cached_export_is_exported_again(trained, deps_build, lean_de
     victim.write_bytes(victim.read_bytes()[:-8] + b"\0" * 8)  # same size, other coefficients
     again = export(trained, "count_tfidf_logreg_binary", deps_build, lean_deps)
     assert again.exact and {name: (again.directory / name).read_bytes() for name in again.files} == proven
+
+
+@pytest.mark.parametrize("target", ["model", "all"])
+def test_lean_on_arm64_is_refused_before_anything_is_built(target, tmp_path, capsys):
+    from mlayer.cli import main
+
+    registry = tmp_path / "artifacts"
+    registry.mkdir()
+    model = ["--name", "MyModel", "--version", "v1"] if target == "model" else []
+    code = main(["build", target, *model, "--artifacts-root", str(registry), "--dist", str(tmp_path / "dist"),
+                 "--predictor", "lean", "--architecture", "arm64"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--predictor lean with --architecture arm64" in err[0], err
+    assert not (tmp_path / "dist").exists()

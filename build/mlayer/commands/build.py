@@ -10,6 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..errors import MlayerError
 from ..inputs import input_dir, input_file, output_dir, plain_text
 from ..runtimes import ARCHITECTURES, DEFAULT_ARCHITECTURE, DEFAULT_RUNTIME, RUNTIMES
 from .model import model_name, model_ref, model_version
@@ -101,6 +102,12 @@ def _add_predictor_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _verify_texts(args: argparse.Namespace) -> list[str] | None:
+    """--verify-texts read, and --predictor checked against --architecture, before anything is built."""
+    if args.predictor == "lean" and args.architecture != "x86_64":
+        raise MlayerError(
+            f"--predictor lean with --architecture {args.architecture}: the lean runtime is proven bit-identical on x86_64 only "
+            "(fused multiply-add may round differently): use --predictor auto or sklearn, or --architecture x86_64"
+        )
     from ..model.lean_corpus import read_verify_texts
 
     return read_verify_texts(args.verify_texts) if args.verify_texts else None
