@@ -136,7 +136,7 @@ SLOTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("replay", "--records", TEXT_FILE), ("replay", "--batch-size", INTEGERS), ("replay", "--shards", INTEGERS),
     ("replay", "--max-retries", tuple(v for v in INTEGERS if v != "0")), ("replay", "--on-failure", OUTPUT_FILE), ("replay", "--sink-dir", OUTPUT_DIR),
     ("replay", "--memory", INTEGERS), ("replay", "--manifest", JSON_FILE),
-    ("demo", "--records", INTEGERS), ("demo", "--batch-sizes", (*INTEGERS, "1,,10", "10,0", ",".join(["1"] * 40))),
+    ("demo", "--records", INTEGERS), ("demo", "--batch-sizes", (*INTEGERS, "1,,10", "10,0", "1,1", ",".join(["1"] * 40))),
     ("demo", "--memory", (*INTEGERS, "1", "127", "10241")), ("demo", "--dist", OUTPUT_DIR),
     ("build deps", "--requirements", INPUT_FILE), ("build deps", "--dist", OUTPUT_DIR),
     ("build deps", "--runtime", ("python2.7", "python3.12\n", "")), ("build deps", "--architecture", ("sparc", "")),

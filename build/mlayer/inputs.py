@@ -181,9 +181,13 @@ def int_list_in(low: int, high: int, most: int = 32) -> Callable[[str], tuple[in
         if not text.strip() or len(parts) > most:
             raise MlayerError(f"{text[:40]!r} is not a comma-separated list of 1 to {most} numbers: e.g. 1,10,100")
         try:
-            return tuple(single(part) for part in parts)
+            numbers = tuple(single(part) for part in parts)
         except argparse.ArgumentTypeError as exc:
             raise MlayerError(f"in {text[:40]!r}: {exc}") from None
+        repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+        if repeated:
+            raise MlayerError(f"{text[:40]!r} lists {repeated[0]} more than once: give each number once, e.g. 1,10,100")
+        return numbers
 
     return argument_type(check, "list")
 
