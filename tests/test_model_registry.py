@@ -132,14 +132,16 @@ def test_readd_identical_is_a_noop(seed_files: list[Path], tmp_path: Path, capsy
     assert (dest / "metadata.json").read_bytes() == before
 
 
-def test_readd_different_content_is_an_error(seed_files: list[Path], tmp_path: Path) -> None:
+def test_readd_different_content_is_an_error(seed_files: list[Path], deps_build, tmp_path: Path) -> None:
     add_model("Ticket", "20240101v1", seed_files, tmp_path)
     changed = tmp_path / "changed"
     changed.mkdir()
     for source in seed_files:
         shutil.copyfile(source, changed / source.name)
-    with open(changed / "MyModel.joblib", "ab") as handle:
-        handle.write(b"\0")  # trailing byte: still scans, different sha256
+    # the same estimator dumped compressed: a valid pickle with a different sha256
+    code = f"import joblib; joblib.dump(joblib.load({str(seed_files[-1])!r}), {str(changed / 'MyModel.joblib')!r}, compress=3)"
+    assert run_isolated(deps_build.interpreter, [deps_build.python_dir], code).returncode == 0
+    assert (changed / "MyModel.joblib").read_bytes() != seed_files[-1].read_bytes()
     with pytest.raises(MlayerError, match=r"Ticket/20240101v1 is already registered and MyModel\.joblib has different content.*new version, e\.g\. 20240101v2"):
         add_model("Ticket", "20240101v1", [changed / p.name for p in seed_files], tmp_path)
     with pytest.raises(MlayerError, match=r"already registered and its files are \[.*\], these are \[.*\]"):
