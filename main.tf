@@ -1,13 +1,16 @@
 # mlayer: scikit-learn inference on AWS Lambda, fed by a Kinesis stream.
 #
 #   Kinesis stream ──> event source mapping ──> alias `live` ──> function version N
-#                      (on failure: SQS queue)   (canary: N+1)    layers: deps, model
+#                      (on failure: SQS queue)   (canary: N+1)    layers: deps (lean or sklearn), model
 #
 # Changing var.model_version changes exactly three things: a new model layer version is
 # published, the function is updated (layers + MODEL_VERSION) and publishes a new version,
-# and the alias moves to it. The deps layer, the role and its policy, the stream, the queue
+# and the alias moves to it. The deps layers, the role and its policy, the stream, the queue
 # and the event source mapping reference nothing that depends on the model, so they stay as
-# they are (tests/test_terraform_contracts.py checks this).
+# they are (tests/test_terraform_contracts.py checks this). Which deps layer the function
+# attaches follows the model (a lean model gets the numpy-only lean layer); both deps layers
+# stay published while the manifest holds a model of each kind, so moving model_version
+# between a lean and a scikit-learn model (or back: a rollback) publishes no deps layer.
 
 locals {
   function_name = "${var.name_prefix}-inference"
@@ -16,9 +19,10 @@ locals {
   manifest     = var.manifest_path == null ? null : jsondecode(file(var.manifest_path))
   manifest_dir = var.manifest_path == null ? "." : dirname(var.manifest_path)
 
-  manifest_deps     = try(local.manifest.deps, null)
-  manifest_function = try(local.manifest.function, null)
-  manifest_models   = try(local.manifest.models, null)
+  manifest_deps      = try(local.manifest.deps, null)
+  manifest_deps_lean = try(local.manifest.deps_lean, null)
+  manifest_function  = try(local.manifest.function, null)
+  manifest_models    = try(local.manifest.models, null)
 
   deps_candidate = var.deps_layer != null ? var.deps_layer : local.manifest_deps == null ? null : {
     file          = "${local.manifest_dir}/${local.manifest_deps.file}"
@@ -28,19 +32,36 @@ locals {
     architecture  = local.manifest_deps.architecture
   }
 
+  lean_deps_candidate = var.lean_deps_layer != null ? var.lean_deps_layer : local.manifest_deps_lean == null ? null : {
+    file          = "${local.manifest_dir}/${local.manifest_deps_lean.file}"
+    sha256        = local.manifest_deps_lean.sha256
+    sha256_base64 = local.manifest_deps_lean.sha256_base64
+    runtime       = local.manifest_deps_lean.runtime
+    architecture  = local.manifest_deps_lean.architecture
+  }
+
   function_candidate = var.function_package != null ? var.function_package : local.manifest_function == null ? null : {
     file          = "${local.manifest_dir}/${local.manifest_function.file}"
     sha256        = local.manifest_function.sha256
     sha256_base64 = local.manifest_function.sha256_base64
   }
 
+  # deps_layer: which deps layer serves the model, "lean" (numpy + mmh3) or "sklearn" (manifests
+  # from before the lean runtime say nothing: sklearn).
   models = var.model_layers != null ? var.model_layers : local.manifest_models == null ? tomap({}) : tomap({
     for key, model in local.manifest_models : key => {
       file          = "${local.manifest_dir}/${model.file}"
       sha256        = model.sha256
       sha256_base64 = model.sha256_base64
+      deps_layer    = try(model.deps_layer, null) == null ? "sklearn" : try(tostring(model.deps_layer), "(not a string)")
     }
   })
+
+  # The lean deps layer is published while any built model needs it, whichever model is live:
+  # switching model_version then never creates or destroys a deps layer, and a rollback to a
+  # model of the other kind is a one-variable change with nothing to re-publish.
+  lean_deps_needed = anytrue([for model in values(local.models) : model.deps_layer == "lean"])
+  publish_lean     = local.lean_deps_needed && local.lean_deps_candidate != null
 
   # --- the model the function is configured with ------------------------------------------
   # Without a canary that is model_version. During a canary the function (its newest
@@ -49,15 +70,21 @@ locals {
   canary                 = var.canary_model_version != null
   function_model_version = local.canary ? var.canary_model_version : var.model_version
   function_model_key     = "${var.model_name}/${local.function_model_version}"
+  model_version_key      = "${var.model_name}/${var.model_version}"
   invalid_records        = coalesce(var.invalid_records, var.sink == "none" ? "report" : "dead-letter") # as the handler defaults
   model_layer_name       = "${var.name_prefix}-model-${replace(var.model_name, "/[^a-zA-Z0-9_-]/", "-")}"
 
   # The artifacts are read through the two data sources below, whose preconditions check
   # the inputs first: a bad input then fails with that one clear message instead of an
   # index or null error further down. (The comparisons are always true once read.)
-  deps     = data.aws_partition.current.partition != "" ? local.deps_candidate : null
-  function = data.aws_partition.current.partition != "" ? local.function_candidate : null
-  model    = data.aws_partition.model_selection.partition != "" ? local.models[local.function_model_key] : null
+  deps      = data.aws_partition.current.partition != "" ? local.deps_candidate : null
+  lean_deps = data.aws_partition.current.partition != "" ? local.lean_deps_candidate : null
+  function  = data.aws_partition.current.partition != "" ? local.function_candidate : null
+  model     = data.aws_partition.model_selection.partition != "" ? local.models[local.function_model_key] : null
+
+  # The deps layer the function (its newest version: the canary's during a canary) is built with.
+  function_deps_kind      = local.model.deps_layer
+  function_deps_layer_arn = local.function_deps_kind == "lean" ? one(module.lean_deps_layer[*].arn) : module.deps_layer.arn
 
   function_environment = merge(
     var.environment_variables,
@@ -95,6 +122,14 @@ data "aws_partition" "current" {
       condition     = try(local.deps_candidate.architecture, var.architecture) == var.architecture
       error_message = "architecture ${var.architecture} differs from the deps layer's ${try(local.deps_candidate.architecture, "?")} (manifest deps.architecture): set architecture to match, or rebuild for ${var.architecture}."
     }
+    precondition {
+      condition     = !local.publish_lean || try(local.lean_deps_candidate.runtime, var.runtime) == var.runtime
+      error_message = "runtime ${var.runtime} differs from the lean deps layer's ${try(local.lean_deps_candidate.runtime, "?")} (manifest deps_lean.runtime): set runtime to match, or rebuild with `mlayer build all --runtime ${var.runtime}`."
+    }
+    precondition {
+      condition     = !local.publish_lean || try(local.lean_deps_candidate.architecture, var.architecture) == var.architecture
+      error_message = "architecture ${var.architecture} differs from the lean deps layer's ${try(local.lean_deps_candidate.architecture, "?")} (manifest deps_lean.architecture): lean models are x86_64 only; set architecture = \"x86_64\", or rebuild for ${var.architecture} (its models then use scikit-learn)."
+    }
   }
 }
 
@@ -105,6 +140,14 @@ data "aws_partition" "model_selection" {
     precondition {
       condition     = contains(keys(local.models), local.function_model_key)
       error_message = "model ${local.function_model_key} is not in the manifest: run mlayer build all (built: ${length(local.models) == 0 ? "none" : join(", ", sort(keys(local.models)))})."
+    }
+    precondition {
+      condition     = try(contains(["sklearn", "lean"], local.models[local.function_model_key].deps_layer), true)
+      error_message = "model ${local.function_model_key} asks for deps layer \"${try(local.models[local.function_model_key].deps_layer, "?")}\", which is neither \"lean\" nor \"sklearn\": rebuild it with mlayer build all."
+    }
+    precondition {
+      condition     = try(local.models[local.function_model_key].deps_layer, "sklearn") != "lean" || local.lean_deps_candidate != null
+      error_message = "model ${local.function_model_key} is a lean model but there is no lean deps layer (manifest deps_lean): rebuild with mlayer build all on x86_64, pass lean_deps_layer, or build the model with --predictor sklearn."
     }
     precondition {
       condition     = !local.canary || var.canary_model_version != var.model_version
@@ -139,6 +182,24 @@ module "deps_layer" {
   zip_path                 = local.deps.file
   sha256                   = local.deps.sha256
   sha256_base64            = local.deps.sha256_base64
+  s3_bucket                = module.artifact_bucket.bucket_id
+  compatible_runtimes      = [var.runtime]
+  compatible_architectures = [var.architecture]
+  kms_key_arn              = var.kms_key_arn
+  tags                     = var.tags
+}
+
+# numpy + mmh3 only, for lean models (x86_64); published beside the scikit-learn layer while any
+# built model needs it (see local.publish_lean).
+module "lean_deps_layer" {
+  source = "./modules/layer"
+  count  = local.publish_lean ? 1 : 0
+
+  layer_name               = "${var.name_prefix}-deps-lean"
+  description              = "mlayer lean dependencies (numpy + mmh3) for ${var.runtime} ${var.architecture} (${substr(local.lean_deps.sha256, 0, 12)})"
+  zip_path                 = local.lean_deps.file
+  sha256                   = local.lean_deps.sha256
+  sha256_base64            = local.lean_deps.sha256_base64
   s3_bucket                = module.artifact_bucket.bucket_id
   compatible_runtimes      = [var.runtime]
   compatible_architectures = [var.architecture]
@@ -255,7 +316,8 @@ module "function" {
   timeout       = var.timeout
 
   # Extracted in this order into /opt: packages under /opt/python, the model under /opt/model.
-  layers = concat([module.deps_layer.arn], var.additional_layer_arns, [module.model_layer.arn])
+  # The deps layer is the one the model needs: lean (numpy + mmh3) or scikit-learn.
+  layers = concat([local.function_deps_layer_arn], var.additional_layer_arns, [module.model_layer.arn])
 
   s3_bucket        = aws_s3_object.function_code.bucket
   s3_key           = aws_s3_object.function_code.key

@@ -48,9 +48,24 @@ output "canary_model" {
   value       = local.canary ? local.function_model_key : null
 }
 
+output "deps_layer_kind" {
+  description = "The deps layer serving the stable traffic (model_version's): lean (numpy + mmh3) or sklearn."
+  value       = try(local.models[local.model_version_key].deps_layer, null)
+}
+
+output "canary_deps_layer_kind" {
+  description = "The deps layer on the canary version (canary_model_version's): lean or sklearn; null without a canary."
+  value       = local.canary ? local.function_deps_kind : null
+}
+
 output "deps_layer_version_arn" {
-  description = "ARN of the dependencies layer version."
+  description = "ARN of the scikit-learn dependencies layer version (attached for models whose deps_layer is sklearn)."
   value       = module.deps_layer.arn
+}
+
+output "lean_deps_layer_version_arn" {
+  description = "ARN of the lean dependencies layer version (numpy + mmh3, attached for lean models); null when no built model needs it."
+  value       = one(module.lean_deps_layer[*].arn)
 }
 
 output "model_layer_version_arn" {

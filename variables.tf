@@ -41,6 +41,23 @@ variable "deps_layer" {
   default = null
 }
 
+variable "lean_deps_layer" {
+  description = "Explicit lean dependencies layer artifact (numpy + mmh3, for models whose deps_layer is \"lean\"), overriding the manifest's `deps_lean`: zip path, hex and base64 SHA-256, and the runtime and architecture it was built for. Published only while some model needs it."
+  type = object({
+    file          = string
+    sha256        = string
+    sha256_base64 = string
+    runtime       = string
+    architecture  = string
+  })
+  default = null
+
+  validation {
+    condition     = var.lean_deps_layer == null || try(var.lean_deps_layer.architecture, "") == "x86_64"
+    error_message = "lean_deps_layer.architecture must be x86_64: lean models are proven bit-identical to scikit-learn on x86_64 only (build arm64 models with --predictor sklearn)."
+  }
+}
+
 variable "function_package" {
   description = "Explicit function zip artifact, overriding the manifest's `function`: zip path, hex and base64 SHA-256."
   type = object({
@@ -52,17 +69,23 @@ variable "function_package" {
 }
 
 variable "model_layers" {
-  description = "Explicit model layer artifacts keyed \"NAME/VERSION\", overriding the manifest's `models`: zip path, hex and base64 SHA-256."
+  description = "Explicit model layer artifacts keyed \"NAME/VERSION\", overriding the manifest's `models`: zip path, hex and base64 SHA-256, and the deps layer the model is served with (deps_layer: \"sklearn\", the default, or \"lean\", which needs lean_deps_layer or the manifest's `deps_lean`)."
   type = map(object({
     file          = string
     sha256        = string
     sha256_base64 = string
+    deps_layer    = optional(string, "sklearn")
   }))
   default = null
 
   validation {
     condition     = var.model_layers == null ? true : alltrue([for key in keys(var.model_layers) : can(regex("^[^/]+/[^/]+$", key))])
     error_message = "model_layers keys must be \"NAME/VERSION\", as in the manifest."
+  }
+
+  validation {
+    condition     = var.model_layers == null ? true : alltrue([for model in values(var.model_layers) : contains(["sklearn", "lean"], model.deps_layer)])
+    error_message = "model_layers deps_layer must be \"sklearn\" (the default) or \"lean\"."
   }
 }
 

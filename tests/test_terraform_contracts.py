@@ -278,7 +278,7 @@ def test_lexer_reads_only_code_not_string_literals() -> None:
 # --- model_version touches only the model layer, the function and the alias --------------------
 
 
-@pytest.mark.parametrize("call", ["deps_layer", "iam", "kinesis_trigger", "artifact_bucket", "sink"])
+@pytest.mark.parametrize("call", ["deps_layer", "lean_deps_layer", "iam", "kinesis_trigger", "artifact_bucket", "sink"])
 def test_model_version_does_not_reach(root: Module, call: str) -> None:
     assert model_dependent_arguments(root, call) == {}, f"module.{call} would change with the model version"
 
@@ -288,10 +288,13 @@ def test_model_version_reaches_model_layer_and_function(root: Module) -> None:
     assert "model_version" in model_dependent_arguments(root, "model_layer").get("zip_path", set())
     function = model_dependent_arguments(root, "function")
     assert "model_version" in function["environment_variables"]  # MODEL_VERSION
-    assert set(function) <= {"environment_variables", "stable_version", "canary_weight"}
-    # The layers follow the model through the model layer version it publishes.
+    assert set(function) <= {"environment_variables", "layers", "stable_version", "canary_weight"}
+    # The layers follow the model: through the model layer version it publishes, and through the
+    # deps layer its kind needs (lean or scikit-learn), chosen among layers that do not follow it.
+    assert function["layers"] == {"model_version", "canary_model_version"}
     layers = trace(root, root.calls["function"]["layers"])
     assert ("resource", "aws_lambda_layer_version", "this", "arn") in layers
+    assert {("module", "deps_layer", "arn"), ("module", "lean_deps_layer", "arn")} <= references(root.locals["function_deps_layer_arn"], root)
 
 
 def test_role_and_mapping_resources_use_only_module_inputs(root: Module) -> None:

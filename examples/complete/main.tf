@@ -61,6 +61,7 @@ module "mlayer" {
 
   manifest_path    = var.manifest_path
   deps_layer       = var.deps_layer
+  lean_deps_layer  = var.lean_deps_layer
   function_package = var.function_package
   model_layers     = var.model_layers
 

@@ -38,9 +38,24 @@ output "canary_model" {
   value       = module.mlayer.canary_model
 }
 
+output "deps_layer_kind" {
+  description = "Deps layer serving the stable share: lean or sklearn."
+  value       = module.mlayer.deps_layer_kind
+}
+
+output "canary_deps_layer_kind" {
+  description = "Deps layer on the canary version; null without a canary."
+  value       = module.mlayer.canary_deps_layer_kind
+}
+
 output "deps_layer_version_arn" {
-  description = "ARN of the deps layer version."
+  description = "ARN of the scikit-learn deps layer version."
   value       = module.mlayer.deps_layer_version_arn
+}
+
+output "lean_deps_layer_version_arn" {
+  description = "ARN of the lean deps layer version; null when no model needs it."
+  value       = module.mlayer.lean_deps_layer_version_arn
 }
 
 output "model_layer_version_arn" {

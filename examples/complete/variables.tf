@@ -52,6 +52,18 @@ variable "deps_layer" {
   default = null
 }
 
+variable "lean_deps_layer" {
+  description = "Explicit lean deps layer artifact (numpy + mmh3, for lean models) instead of the manifest's deps_lean (see the root module)."
+  type = object({
+    file          = string
+    sha256        = string
+    sha256_base64 = string
+    runtime       = string
+    architecture  = string
+  })
+  default = null
+}
+
 variable "function_package" {
   description = "Explicit function zip artifact instead of the manifest's."
   type = object({
@@ -63,11 +75,12 @@ variable "function_package" {
 }
 
 variable "model_layers" {
-  description = "Explicit model layer artifacts keyed NAME/VERSION instead of the manifest's."
+  description = "Explicit model layer artifacts keyed NAME/VERSION instead of the manifest's, each with the deps layer it needs (sklearn or lean)."
   type = map(object({
     file          = string
     sha256        = string
     sha256_base64 = string
+    deps_layer    = optional(string, "sklearn")
   }))
   default = null
 }

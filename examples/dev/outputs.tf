@@ -23,6 +23,11 @@ output "model" {
   value       = module.mlayer.model
 }
 
+output "deps_layer_kind" {
+  description = "Deps layer the served model runs on: lean (numpy + mmh3) or sklearn."
+  value       = module.mlayer.deps_layer_kind
+}
+
 output "stream_name" {
   description = "Stream to put records into."
   value       = module.mlayer.stream_name
