@@ -235,7 +235,7 @@ def deploy(
         out(f"mlayer deploy: {opts.env}: not applied")
 
     outputs = current_outputs(tf, root) if applied else {}
-    for key in ("model", "canary_model", "function_version", "live_function_version", "canary_function_version", "alias_arn", "stream_name"):
+    for key in ("model", "canary_model", "deps_layer_kind", "canary_deps_layer_kind", "function_version", "live_function_version", "canary_function_version", "alias_arn", "stream_name"):
         if outputs.get(key) is not None:
             out(f"  {key} = {outputs[key]}")
     return DeployResult(root, manifest_path, summary, applied, outputs)
