@@ -6,6 +6,8 @@ substitutions only: a free port for 5000 and this interpreter's bin/ for .venv/b
 moto cannot run Lambda code without Docker, so the deployed function is run in mlayer's local
 runtime with exactly the configuration moto holds: handler, runtime, memory, timeout,
 environment and layers (in their order), downloaded from the artifact bucket by their CodeSha256.
+The demo model is proven lean at build, so what is deployed and run is the lean runtime: the
+numpy-only deps layer the module attached, with the lean model layer.
 
 Records for the deployed stream: moto 5.2 answers PutRecords with HTTP 500 once an event source
 mapping exists (it tries to invoke the function). While it does, the Kinesis event is built from
@@ -25,6 +27,7 @@ import signal
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,11 +107,14 @@ def test_readme_moto_path_deploys_dev_end_to_end(deployed) -> None:
     headline = next(line for line in out.splitlines() if line.startswith("Plan: "))
     assert headline.endswith(" to add, 0 to change, 0 to destroy."), headline
     assert f"  model = {DEMO_MODEL_NAME}/{DEMO_MODEL_VERSION}" in out and "  live_function_version = 1" in out
+    assert "  deps_layer_kind = lean" in out
     lam = aws("lambda", tls_moto)
     assert lam.get_alias(FunctionName=FUNCTION, Name="live")["FunctionVersion"] == "1"
     config = lam.get_function_configuration(FunctionName=FUNCTION, Qualifier="1")
     assert config["Environment"]["Variables"]["MODEL_VERSION"] == DEMO_MODEL_VERSION
-    assert [layer["Arn"].split(":")[-2] for layer in config["Layers"]] == ["mlayer-dev-deps", f"mlayer-dev-model-{DEMO_MODEL_NAME}"]
+    # the demo model is lean: the numpy-only deps layer is attached; the scikit-learn one is published beside it
+    assert [layer["Arn"].split(":")[-2] for layer in config["Layers"]] == ["mlayer-dev-deps-lean", f"mlayer-dev-model-{DEMO_MODEL_NAME}"]
+    assert {"mlayer-dev-deps", "mlayer-dev-deps-lean"} <= {layer["LayerName"] for layer in lam.list_layers()["Layers"]}
 
 
 # --- what was deployed, run ---------------------------------------------------------------------
@@ -134,7 +140,8 @@ def deployed_manifest(moto, config: dict[str, Any], dist: Path) -> Path:
     layers = [lam.get_layer_version(LayerName=layer["Arn"].split(":")[-2], VersionNumber=int(layer["Arn"].split(":")[-1])) for layer in config["Layers"]]
     names = [layer["LayerVersionArn"].split(":")[-2] for layer in layers]
     # The local runtime extracts the deps layer, then the model layer, into /opt: the deployed order must be that.
-    assert names == ["mlayer-dev-deps", f"mlayer-dev-model-{env['MODEL_NAME']}"], names
+    # The demo model is lean, so its deps layer is the lean one.
+    assert names == ["mlayer-dev-deps-lean", f"mlayer-dev-model-{env['MODEL_NAME']}"], names
     deps_zip, model_zip = (_download(s3, bucket, f"layers/{name}", layer["Content"]["CodeSha256"], dist / f"{name}.zip") for name, layer in zip(names, layers))
     function_zip = _download(s3, bucket, f"functions/{config['FunctionName']}", config["CodeSha256"], dist / "function.zip")
     manifest = empty_manifest()
@@ -186,6 +193,13 @@ def test_deployed_function_runs_with_its_deployed_configuration(moto_for_the_fun
     env = config["Environment"]["Variables"]
     assert (env["RECORD_FORMAT"], env["TEXT_FIELD"], env["TEXT_FIELD_JSON_ENCODED"], env["INVALID_RECORDS"]) == ("json", "textblob", "true", "dead-letter")
     manifest = deployed_manifest(moto, config, tmp_path / "deployed")
+    deployed_dist = json.loads(manifest.read_text())
+    # what runs below is the lean runtime: numpy without scikit-learn or scipy, and a lean (pickle-free) model
+    with zipfile.ZipFile(manifest.parent / deployed_dist["deps"]["file"]) as deps_zip:
+        packages = {name.split("/")[1] for name in deps_zip.namelist() if name.startswith("python/") and name.count("/") > 1}
+    assert "numpy" in packages and not {"sklearn", "scipy"} & packages, sorted(packages)
+    with zipfile.ZipFile(manifest.parent / next(iter(deployed_dist["models"].values()))["file"]) as model_zip:
+        assert json.loads(model_zip.read("model/metadata.json"))["kind"] == "lean"
 
     stream_name = "mlayer-dev-records"
     described = kinesis.describe_stream(StreamName=stream_name)["StreamDescription"]

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..fsutil import atomic_path
 from .moto import FAKE_CREDENTIALS, _free_port, _wait_for, stop
 from .moto_fixes import apply_fixes, wsgi_with_request_context
 
@@ -66,7 +67,8 @@ def write_env(directory: Path, server: TlsMoto) -> Path:
     path = directory / "env"
     lines = [f"export {key}={shlex.quote(value)}" for key, value in server.environment().items()]
     lines.append(f"export MOTO_ENDPOINT={shlex.quote(server.endpoint)}")
-    path.write_text("\n".join(lines) + "\n")
+    with atomic_path(path) as tmp:  # whole or absent: README's `until [ -f .moto/env ]` may source it the moment it appears
+        tmp.write_text("\n".join(lines) + "\n")
     return path
 
 
