@@ -19,10 +19,12 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..cache import cache_dir, cache_key, key_lock_path, sweep_stale_staging
 from ..errors import MlayerError
@@ -37,6 +39,7 @@ from .pip_backend import WHEELS_ONLY, install_with_pip, pip_version
 from .progress import Progress
 from .requirements import Requirements, parse_requirements
 
+T = TypeVar("T")
 BACKENDS = ("pip", "docker")
 CACHE_KIND = "deps"
 STAGE = "stage"
@@ -191,24 +194,31 @@ def _build_into(work: Path, requirements: Requirements, runtime: Runtime, archit
         progress.warn(warning)
     sizes["stripped_bytes"] = report.stripped_bytes
 
-    with progress.step("elfcheck", f"Checking ELF files against {runtime.os_name} (glibc {runtime.glibc[0]}.{runtime.glibc[1]})"):
-        elves = elfcheck.check_layer_elves(python_dir, runtime, architecture)
-    sizes["elf_files"] = len(elves)
-
-    if compile_pyc:
-        with progress.step("bytecode", f"Compiling .pyc for Python {runtime.python_version}"):
-            if backend == "docker":
-                _docker_backend().compile_in_container(python_dir, runtime, architecture, image)
-            else:
-                assert interpreter is not None
-                bytecode_mod.compile_layer(interpreter, python_dir)
+    # Read-only checks run in a thread beside the step that follows them (which does not change
+    # what they read): the ELF check beside bytecode (writes only __pycache__/), the import check
+    # (sys.dont_write_bytecode) beside the zip. A failed check still fails the build, after that step.
+    elf_note = f"Checking ELF files against {runtime.os_name} (glibc {runtime.glibc[0]}.{runtime.glibc[1]})"
+    with _alongside(progress, "elfcheck", elf_note, elfcheck.check_layer_elves, python_dir, runtime, architecture) as elf_check:
+        if compile_pyc:
+            with progress.step("bytecode", f"Compiling .pyc for Python {runtime.python_version}"):
+                if backend == "docker":
+                    _docker_backend().compile_in_container(python_dir, runtime, architecture, image)
+                else:
+                    assert interpreter is not None
+                    bytecode_mod.compile_layer(interpreter, python_dir)
+    sizes["elf_files"] = len(elf_check.result())
     sizes["pyc_bytes"] = _pyc_bytes(python_dir)
 
-    import_check = _import_check(interpreter, python_dir, runtime, architecture, progress)
-
     sizes["unzipped_bytes"], sizes["files"] = tree_size(python_dir)
-    with progress.step("zip", "Zipping the layer"):
-        zip_tree(work / STAGE, work / LAYER_ZIP)
+    python, skip_reason = _import_check_python(interpreter, runtime, architecture)
+    if skip_reason:
+        progress.warn(f"import check {skip_reason}")
+    import_note = f"Importing every top-level package in an isolated Python {runtime.python_version}"
+    check = importcheck.check_imports if python else _no_check
+    with _alongside(progress, "importcheck", import_note, check, python, python_dir) as imports:
+        with progress.step("zip", "Zipping the layer"):
+            zip_tree(work / STAGE, work / LAYER_ZIP)
+    import_check = skip_reason or f"passed ({len(imports.result().modules)} modules)"
     sizes["zipped_bytes"] = (work / LAYER_ZIP).stat().st_size
     return {
         "packages": packages,
@@ -223,17 +233,30 @@ def _build_into(work: Path, requirements: Requirements, runtime: Runtime, archit
     }
 
 
-def _import_check(python: Path | None, python_dir: Path, runtime: Runtime, architecture: str, progress: Progress) -> str:
+def _import_check_python(python: Path | None, runtime: Runtime, architecture: str) -> tuple[Path | None, str]:
+    """The interpreter for the import check, or why there is none."""
     if not host_can_run(architecture):
-        reason = f"skipped: this host ({os.uname().machine}) cannot run {architecture} code"
-    elif python is None:
-        reason = f"skipped: no Python {runtime.python_version} interpreter on this host (pyenv install {runtime.python_version})"
-    else:
-        with progress.step("importcheck", f"Importing every top-level package in an isolated Python {runtime.python_version}"):
-            result = importcheck.check_imports(python, python_dir)
-        return f"passed ({len(result.modules)} modules)"
-    progress.warn(f"import check {reason}")
-    return reason
+        return None, f"skipped: this host ({os.uname().machine}) cannot run {architecture} code"
+    if python is None:
+        return None, f"skipped: no Python {runtime.python_version} interpreter on this host (pyenv install {runtime.python_version})"
+    return python, ""
+
+
+def _no_check(*_: object) -> None:
+    return None
+
+
+@contextlib.contextmanager
+def _alongside(progress: Progress, key: str, message: str, check: Callable[..., T], *args: Any) -> Iterator[Future[T]]:
+    """Run a read-only check in a thread while the body runs; its seconds go under `key`, its error is raised after the body."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=key) as pool:
+        future = pool.submit(check, *args)
+        future.add_done_callback(lambda _: progress.timings.__setitem__(key, round(time.perf_counter() - started, 3)))
+        if progress.enabled:
+            progress.console.print(f"[dim]…[/dim] {message} (alongside)", highlight=False)
+        yield future
+    future.result()  # raise the check's error, if any, now that the body is done
 
 
 def _publish(cached_zip: Path, dist_dir: Path, runtime: Runtime, architecture: str, sha256: str) -> Path:
