@@ -41,6 +41,7 @@ PACKAGE_PY_ENV = "MLAYER_BENCH_PACKAGE_PY"
 NOT_RUN = f"not run: set {PACKAGE_PY_ENV}"
 MLAYER = "mlayer"
 PACKAGE_PY = "terraform-aws-lambda's package.py"
+_SLUG = {MLAYER: "mlayer", PACKAGE_PY: "package-py"}  # work directory names
 _IMPORT_TIMER = """
 import importlib, json, sys, time
 sys.path.insert(0, sys.argv[1])
@@ -133,15 +134,15 @@ def compare(requirements: Path, runtime: str, work: Path, *, cold_builds: int = 
     cold: dict[str, list[tuple[float, Path]]] = {name: [] for name in builders}
     for i in range(cold_builds):
         for name in list(builders) if i % 2 == 0 else list(reversed(builders)):
-            cold[name].append(_timed(builders[name][0], work / f"{name.split()[0]}-{i}"))
+            cold[name].append(_timed(builders[name][0], work / f"{_SLUG[name]}-{i}"))
     rebuild: dict[str, list[float]] = {name: [] for name in builders}
     for i in range(rebuilds):
         for name in list(builders) if i % 2 == 0 else list(reversed(builders)):
-            rebuild[name].append(_timed(builders[name][0], work / f"{name.split()[0]}-0")[0])
+            rebuild[name].append(_timed(builders[name][0], work / f"{_SLUG[name]}-0")[0])
     zips = {name: runs[0][1] for name, runs in cold.items()}
     trees = {}
     for name, zip_path in zips.items():
-        trees[name] = work / f"{name.split()[0]}-extracted"
+        trees[name] = work / f"{_SLUG[name]}-extracted"
         extract_zip(zip_path, trees[name])
     modules = sorted(set.intersection(*(set(top_level_modules(tree / "python")) for tree in trees.values())))
     out: dict[str, Any] = {"requirements": str(requirements), "runtime": runtime, "modules": modules, "package_py": str(package_py), "builders": {}}
@@ -154,7 +155,7 @@ def compare(requirements: Path, runtime: str, work: Path, *, cold_builds: int = 
             "unzipped_mib": unzipped_size(zips[name]) / 2**20,
             "zipped_mib": zips[name].stat().st_size / 2**20,
             "reproducible": len({sha256_file(z) for _, z in cold[name]}) == 1 if cold_builds >= 2 else None,
-            "cold_import_s": _cold_import_s(python, zips[name], modules, work / f"{name.split()[0]}-import", import_repeats),
+            "cold_import_s": _cold_import_s(python, zips[name], modules, work / f"{_SLUG[name]}-import", import_repeats),
         }
     return out
 

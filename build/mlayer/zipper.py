@@ -28,7 +28,14 @@ from .fsutil import atomic_path
 
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 COMPRESSION = zipfile.ZIP_DEFLATED
-COMPRESS_LEVEL = 6
+# zlib level 3: the fastest of the "fast" levels (1-3) that still gets within 7% of level 6.
+# Measured on the python3.12 scikit-learn layer (176 MiB unzipped, 2 cores): level 1 65.7 MiB
+# in 3.3 s CPU; 3: 62.4 MiB in 3.6 s; 6: 58.1 MiB in 8.4 s; 9: 58.2 MiB in ~2.5x level 6.
+# Level 6 would cost ~5 s of CPU per cold build (half the build's CPU besides pip) to save
+# 4.3 MiB (7%): the layer is over the 50 MB direct-upload limit either way (S3 upload), and a
+# cold start that fetches the layer downloads 4.3 MiB more (not measured here) and inflates it
+# as fast (inflate speed hardly depends on the level).
+COMPRESS_LEVEL = 3
 FEED_SIZE = 1 << 20  # bytes handed to the compressor at a time, as shutil.copyfileobj below does
 IN_MEMORY_LIMIT = 64 << 20  # larger files stream through zipfile (bounded memory, zip64 if needed)
 
