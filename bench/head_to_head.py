@@ -82,13 +82,16 @@ def _package_py_query(requirements: Path, runtime: str, artifacts_dir: Path) -> 
     }
 
 
-def _package_py_builder(package_py: Path, requirements: Path, runtime: str, python: Path) -> tuple[Builder, str]:
+def _package_py_builder(package_py: Path, requirements: Path, runtime: str, python: Path, bin_dir: Path) -> tuple[Builder, str]:
+    # package.py runs `<runtime> -m pip`: the runtime's interpreter under its Lambda name, at one path
+    # for every run (pip writes that path into the shebang of bin/ scripts, so it is part of the zip).
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    if not (bin_dir / runtime).exists():
+        (bin_dir / runtime).symlink_to(python)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}"}
+
     def build(work: Path) -> Path:
-        bin_dir = work / "bin"  # package.py runs `<runtime> -m pip`: the runtime's interpreter under its Lambda name
-        bin_dir.mkdir(parents=True, exist_ok=True)
-        if not (bin_dir / runtime).exists():
-            (bin_dir / runtime).symlink_to(python)
-        env = {**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}"}
+        work.mkdir(parents=True, exist_ok=True)
         query = _package_py_query(requirements, runtime, work / "builds")
         prepare = subprocess.run([str(python), str(package_py), "prepare"], input=json.dumps(query),
                                  capture_output=True, text=True, cwd=work, env=env, timeout=600, check=True)  # fmt: skip
@@ -129,7 +132,7 @@ def compare(requirements: Path, runtime: str, work: Path, *, cold_builds: int = 
         return {"skipped": f"not run: no {runtime} interpreter on this host"}
     builders = {
         MLAYER: _mlayer_builder(Path(requirements).resolve(), runtime),
-        PACKAGE_PY: _package_py_builder(Path(package_py).resolve(), Path(requirements).resolve(), runtime, python),
+        PACKAGE_PY: _package_py_builder(Path(package_py).resolve(), Path(requirements).resolve(), runtime, python, work / "bin"),
     }
     cold: dict[str, list[tuple[float, Path]]] = {name: [] for name in builders}
     for i in range(cold_builds):

@@ -4,6 +4,8 @@ Steps: parse (every line pinned) -> install (pip with the runtime's platform tag
 -> check the closure is fully pinned -> measure raw -> slim -> check ELF files against the
 runtime's glibc/CPU -> compile .pyc with the target interpreter -> import every top-level
 package in an isolated target interpreter -> zip (python/ at the root, as Lambda wants).
+Where steps touch disjoint files or only read, they overlap (see _build_into); a failed check
+still fails the build, and nothing it would have refused reaches the cache.
 
 Everything that decides the zip's bytes is in the cache key; a hit skips all of the above and
 only copies the cached zip into dist/ under a content-addressed name.
@@ -173,6 +175,7 @@ def _build_into(work: Path, requirements: Requirements, runtime: Runtime, archit
                 image: str | None, slim: bool, compile_pyc: bool, interpreter: Path | None,
                 progress: Progress) -> dict[str, Any]:  # fmt: skip
     """Build the layer inside `work` (a fresh cache entry); return what build.json records."""
+    started = time.perf_counter()
     python_dir = work / STAGE / "python"
     python_dir.mkdir(parents=True)
     pinned_file = work / "requirements.txt"
@@ -189,24 +192,21 @@ def _build_into(work: Path, requirements: Requirements, runtime: Runtime, archit
         sizes["raw_unzipped_bytes"], sizes["raw_files"] = tree_size(python_dir)
 
     with progress.step("slim", "Slimming" if slim else "Removing host-specific files"):
-        report = slim_mod.slim_layer(python_dir, architecture, slim=slim)
+        report = slim_mod.apply_rules(python_dir, slim)  # removes files: before the compiler lists them
+
+    # Steps that touch disjoint files, or only read, overlap: .pyc compile (writes __pycache__/ only)
+    # runs in a thread beside strip (rewrites .so only) and the ELF check (reads the stripped .so);
+    # the import check (sys.dont_write_bytecode) runs beside the zip. Errors still fail the build.
+    compile_note = f"Compiling .pyc for Python {runtime.python_version}"
+    with _alongside(progress, "bytecode", compile_note, _compiler(compile_pyc, backend, interpreter, image), python_dir, runtime, architecture):
+        if slim:
+            with progress.step("strip", "Stripping extension modules"):
+                slim_mod.strip_extension_modules(python_dir, architecture, report)
+        with progress.step("elfcheck", f"Checking ELF files against {runtime.os_name} (glibc {runtime.glibc[0]}.{runtime.glibc[1]})"):
+            sizes["elf_files"] = len(elfcheck.check_layer_elves(python_dir, runtime, architecture))
     for warning in report.warnings:
         progress.warn(warning)
     sizes["stripped_bytes"] = report.stripped_bytes
-
-    # Read-only checks run in a thread beside the step that follows them (which does not change
-    # what they read): the ELF check beside bytecode (writes only __pycache__/), the import check
-    # (sys.dont_write_bytecode) beside the zip. A failed check still fails the build, after that step.
-    elf_note = f"Checking ELF files against {runtime.os_name} (glibc {runtime.glibc[0]}.{runtime.glibc[1]})"
-    with _alongside(progress, "elfcheck", elf_note, elfcheck.check_layer_elves, python_dir, runtime, architecture) as elf_check:
-        if compile_pyc:
-            with progress.step("bytecode", f"Compiling .pyc for Python {runtime.python_version}"):
-                if backend == "docker":
-                    _docker_backend().compile_in_container(python_dir, runtime, architecture, image)
-                else:
-                    assert interpreter is not None
-                    bytecode_mod.compile_layer(interpreter, python_dir)
-    sizes["elf_files"] = len(elf_check.result())
     sizes["pyc_bytes"] = _pyc_bytes(python_dir)
 
     sizes["unzipped_bytes"], sizes["files"] = tree_size(python_dir)
@@ -220,6 +220,7 @@ def _build_into(work: Path, requirements: Requirements, runtime: Runtime, archit
             zip_tree(work / STAGE, work / LAYER_ZIP)
     import_check = skip_reason or f"passed ({len(imports.result().modules)} modules)"
     sizes["zipped_bytes"] = (work / LAYER_ZIP).stat().st_size
+    progress.timings["total"] = round(time.perf_counter() - started, 3)  # less than the steps' sum: some overlap
     return {
         "packages": packages,
         "bytecode": compile_pyc,
@@ -244,6 +245,16 @@ def _import_check_python(python: Path | None, runtime: Runtime, architecture: st
 
 def _no_check(*_: object) -> None:
     return None
+
+
+def _compiler(compile_pyc: bool, backend: str, interpreter: Path | None, image: str | None) -> Callable[[Path, Runtime, str], None]:
+    """What writes the .pyc: the target interpreter on this host, or the build image; nothing with --no-bytecode."""
+    if not compile_pyc:
+        return _no_check
+    if backend == "docker":
+        return lambda python_dir, runtime, architecture: _docker_backend().compile_in_container(python_dir, runtime, architecture, image)
+    assert interpreter is not None
+    return lambda python_dir, runtime, architecture: bytecode_mod.compile_layer(interpreter, python_dir)
 
 
 @contextlib.contextmanager
