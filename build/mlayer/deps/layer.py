@@ -23,11 +23,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .. import processes
 from ..cache import cache_dir, cache_key, key_lock_path, sweep_stale_staging
 from ..errors import MlayerError
 from ..fsutil import atomic_dir, atomic_path, tree_size
@@ -259,14 +260,27 @@ def _compiler(compile_pyc: bool, backend: str, interpreter: Path | None, image: 
 
 @contextlib.contextmanager
 def _alongside(progress: Progress, key: str, message: str, check: Callable[..., T], *args: Any) -> Iterator[Future[T]]:
-    """Run a read-only check in a thread while the body runs; its seconds go under `key`, its error is raised after the body."""
+    """Run a read-only check in a thread while the body runs; its seconds go under `key`, its error is raised after the body.
+
+    If the body fails or is interrupted (signals land in the main thread), the check's child
+    processes are stopped at once: the build must not wait for, nor leave behind, a compiler.
+    """
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=key) as pool:
-        future = pool.submit(check, *args)
-        future.add_done_callback(lambda _: progress.timings.__setitem__(key, round(time.perf_counter() - started, 3)))
-        if progress.enabled:
-            progress.console.print(f"[dim]…[/dim] {message} (alongside)", highlight=False)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=key)
+    future = pool.submit(check, *args)
+    future.add_done_callback(lambda _: progress.timings.__setitem__(key, round(time.perf_counter() - started, 3)))
+    if progress.enabled:
+        progress.console.print(f"[dim]…[/dim] {message} (alongside)", highlight=False)
+    try:
         yield future
+        wait([future])  # interruptible, unlike the pool's shutdown
+    except BaseException:
+        while not future.done():  # a process the thread starts just now is caught on the next round
+            processes.kill_running()
+            wait([future], timeout=1.0)
+        raise
+    finally:
+        pool.shutdown(wait=True)
     future.result()  # raise the check's error, if any, now that the body is done
 
 
