@@ -51,18 +51,19 @@ for name in json.loads(sys.argv[2]):
 print(time.perf_counter() - start)
 """
 
-Builder = Callable[[Path], Path]  # fresh work dir -> zip (the builder's own caches live under it)
+Builder = Callable[[Path], tuple[Path, dict[str, float]]]  # work dir -> (zip, step seconds); its caches live under it
 
 
 def _mlayer_builder(requirements: Path, runtime: str) -> tuple[Builder, str]:
-    def build(work: Path) -> Path:
+    def build(work: Path) -> tuple[Path, dict[str, float]]:
         env = {**os.environ, "MLAYER_CACHE_DIR": str(work / "cache")}
         command = [str(Path(sys.executable).parent / "mlayer"), "build", "deps", "--requirements", str(requirements),
                    "--runtime", runtime, "--dist", str(work / "dist"), "--json"]  # fmt: skip
         proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
         if proc.returncode != 0:
             raise RuntimeError(f"mlayer build deps failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
-        return Path(json.loads(proc.stdout)["zip"])
+        result = json.loads(proc.stdout)
+        return Path(result["zip"]), ({} if result["cache_hit"] else result["timings_seconds"])
 
     return build, f"MLAYER_CACHE_DIR=<empty dir> mlayer build deps --requirements {requirements} --runtime {runtime}"
 
@@ -90,7 +91,7 @@ def _package_py_builder(package_py: Path, requirements: Path, runtime: str, pyth
         (bin_dir / runtime).symlink_to(python)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}"}
 
-    def build(work: Path) -> Path:
+    def build(work: Path) -> tuple[Path, dict[str, float]]:
         work.mkdir(parents=True, exist_ok=True)
         query = _package_py_query(requirements, runtime, work / "builds")
         prepare = subprocess.run([str(python), str(package_py), "prepare"], input=json.dumps(query),
@@ -98,15 +99,15 @@ def _package_py_builder(package_py: Path, requirements: Path, runtime: str, pyth
         plan = json.loads(prepare.stdout)
         subprocess.run([str(python), str(package_py), "build", "--timestamp", plan["timestamp"], plan["build_plan_filename"]],
                        capture_output=True, text=True, cwd=work, env=env, timeout=3600, check=True)  # fmt: skip
-        return work / plan["filename"]
+        return work / plan["filename"], {}
 
     return build, f"{runtime} package.py prepare < query.json && {runtime} package.py build --timestamp T PLAN (pip_requirements, prefix_in_zip=python)"
 
 
-def _timed(build: Builder, work: Path) -> tuple[float, Path]:
+def _timed(build: Builder, work: Path) -> tuple[float, Path, dict[str, float]]:
     start = time.perf_counter()
-    zip_path = build(work)
-    return time.perf_counter() - start, zip_path
+    zip_path, steps = build(work)
+    return time.perf_counter() - start, zip_path, steps
 
 
 def _cold_import_s(python: Path, zip_path: Path, modules: list[str], extract_dir: Path, repeats: int) -> float:
@@ -134,7 +135,7 @@ def compare(requirements: Path, runtime: str, work: Path, *, cold_builds: int = 
         MLAYER: _mlayer_builder(Path(requirements).resolve(), runtime),
         PACKAGE_PY: _package_py_builder(Path(package_py).resolve(), Path(requirements).resolve(), runtime, python, work / "bin"),
     }
-    cold: dict[str, list[tuple[float, Path]]] = {name: [] for name in builders}
+    cold: dict[str, list[tuple[float, Path, dict[str, float]]]] = {name: [] for name in builders}
     for i in range(cold_builds):
         for name in list(builders) if i % 2 == 0 else list(reversed(builders)):
             cold[name].append(_timed(builders[name][0], work / f"{_SLUG[name]}-{i}"))
@@ -152,12 +153,13 @@ def compare(requirements: Path, runtime: str, work: Path, *, cold_builds: int = 
     for name, (_, command) in builders.items():
         out["builders"][name] = {
             "command": command,
-            "cold_s": median([wall for wall, _ in cold[name]]),
-            "cold_runs_s": [round(wall, 2) for wall, _ in cold[name]],
+            "cold_s": median([wall for wall, _, _ in cold[name]]),
+            "cold_runs_s": [round(wall, 2) for wall, _, _ in cold[name]],
+            "cold_steps_s": [steps for _, _, steps in cold[name]],  # mlayer's own per-step record (steps overlap)
             "rebuild_s": median(rebuild[name]),
             "unzipped_mib": unzipped_size(zips[name]) / 2**20,
             "zipped_mib": zips[name].stat().st_size / 2**20,
-            "reproducible": len({sha256_file(z) for _, z in cold[name]}) == 1 if cold_builds >= 2 else None,
+            "reproducible": len({sha256_file(z) for _, z, _ in cold[name]}) == 1 if cold_builds >= 2 else None,
             "cold_import_s": _cold_import_s(python, zips[name], modules, work / f"{_SLUG[name]}-import", import_repeats),
         }
     return out
@@ -176,6 +178,10 @@ def table(result: dict[str, Any]) -> list[str]:
     lines += ["", f"Same pins ({result['requirements']}, {result['runtime']}); cold import = `import` of "
               f"{', '.join(result['modules'])} from the extracted zip in `python -I -B`. Commands:", ""]  # fmt: skip
     lines += [f"- {name}: `{b['command']}`" for name, b in result["builders"].items()]
+    for name, b in result["builders"].items():
+        for i, steps in enumerate(b.get("cold_steps_s", [])):
+            if steps:
+                lines.append(f"- {name} cold build {i + 1} steps (s, some overlap): " + ", ".join(f"{k} {v:.1f}" for k, v in steps.items()))
     return lines + [""]
 
 
