@@ -29,5 +29,5 @@ def test_both_builders_run_on_the_same_tiny_pins(tmp_path: Path):
     for name, builder in result["builders"].items():
         assert builder["reproducible"] is True, name
         assert builder["unzipped_mib"] > 0
-        assert builder["rebuild_s"] < builder["cold_s"], name  # the rebuild reused the zip
+    assert all(steps.get("install") for steps in result["builders"]["mlayer"]["cold_steps_s"])  # cold means a real build
     assert "| mlayer |" in "\n".join(head_to_head.table(result))
