@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from . import head_to_head
 from .lean import section as lean_section
 from .variants import OURS, SEED
 
@@ -181,6 +182,8 @@ def builds_section(results: dict[str, Any]) -> list[str]:
             values = {run["hashes"].get(key, "?")[:16] for run in cold["runs"]}
             out.append(f"- {key}: {', '.join(sorted(values))}")
         out.append("")
+    if "head_to_head" in b:  # results from before the head-to-head existed have none
+        out += ["### Head-to-head: the deps layer alone", "", *head_to_head.table(b["head_to_head"])]
     return out
 
 

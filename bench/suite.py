@@ -14,7 +14,7 @@ from typing import Any
 from mlayer.deps.layer import DepsBuild
 from mlayer.manifest import load_manifest
 
-from . import builds, cold, costs, floor, ingest, lean, machine, memory, replay_scale, seed_scale, sizes, targets, warm
+from . import builds, cold, costs, head_to_head, floor, ingest, lean, machine, memory, replay_scale, seed_scale, sizes, targets, warm
 from .profile import profile_handler
 from .config import BenchConfig
 from .records import ingest as make_records
@@ -220,4 +220,6 @@ def _builds(config: BenchConfig, space: Any, work: Path) -> dict[str, Any]:
     out["cold"] = builds.measure_cold(spec, work, config.cold_builds) if config.cold_builds else {"skipped": "--quick"}
     out["cached"] = builds.measure_cached(spec, config.build_repeats)
     out["model_only"] = builds.measure_model_only(spec, lambda: register_second_version(artifacts))
+    out["head_to_head"] = (head_to_head.compare(config.requirements, config.runtime, work / "head-to-head", cold_builds=config.cold_builds)
+                           if config.cold_builds else {"skipped": "not run: --quick"})  # fmt: skip
     return out

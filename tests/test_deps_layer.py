@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from mlayer.deps.layer import CACHE_KIND, LAYER_ZIP, build_deps_layer
+from mlayer.deps.layer import CACHE_KIND, LAYER_ZIP, _alongside, build_deps_layer
+from mlayer.deps.progress import Progress
 from mlayer.deps.summary import summary_text
 from mlayer.errors import MlayerError
 from mlayer.hashing import sha256_file
@@ -251,3 +253,20 @@ def test_concurrent_builds_of_one_key_build_once(fresh_cache, small_requirements
     assert results[0]["sha256"] == results[1]["sha256"]
     assert sorted(r["cache_hit"] for r in results) == [False, True]
     assert len(cache_entries(fresh_cache)) == 1
+
+
+def test_a_check_alongside_a_step_runs_during_it_and_its_error_comes_after_it():
+    """The ELF and import checks run beside bytecode and zip: concurrently, yet a failure still fails the build."""
+    progress = Progress(enabled=False)
+    body_started, body_done = threading.Event(), []
+
+    def check(wanted: str) -> str:
+        assert body_started.wait(30), "the check did not run while the step ran"
+        raise MlayerError(f"{wanted} refused")
+
+    with pytest.raises(MlayerError, match="lib.so refused"):
+        with _alongside(progress, "elfcheck", "checking", check, "lib.so"):
+            body_started.set()  # the check is blocked until now: it can only finish if it runs concurrently
+            body_done.append(True)
+    assert body_done == [True]  # the step finished before the check's error surfaced
+    assert progress.timings["elfcheck"] >= 0

@@ -131,3 +131,46 @@ def test_a_running_builds_staging_is_never_swept(tmp_path, monkeypatch):
         removed = sweep_stale_staging(DEPS_KIND)
     assert removed == [dead]
     assert live.is_dir() and not dead.exists()
+
+
+def compileall_children(pid: int) -> set[int]:
+    found = set()
+    for child in descendants(pid):
+        try:
+            if b"compileall" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.add(child)
+        except OSError:
+            continue
+    return found
+
+
+def test_an_interrupt_while_bytecode_compiles_beside_other_steps_stops_the_compiler(tmp_path):
+    """compileall runs in a worker thread beside strip and the ELF check; SIGTERM lands in the main
+    thread, yet the compiler's process group must go too, and promptly (not after it finishes)."""
+    cache = tmp_path / "cache"
+    build = start_build(cache, tmp_path / "dist")
+    deadline = time.monotonic() + 300
+    while not (compilers := compileall_children(build.pid)):
+        assert build.poll() is None, f"the build ended before compiling: {build.stderr.read()}"
+        assert time.monotonic() < deadline, "compileall never started"
+        time.sleep(0.05)
+    children = descendants(build.pid) | compilers
+    try:
+        for pid in compilers:  # frozen: if mlayer merely waited for the compiler, it would wait forever
+            os.kill(pid, signal.SIGSTOP)
+        build.send_signal(signal.SIGTERM)
+        code = build.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while alive(children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        survivors = alive(children)
+    finally:
+        for pid in alive(children):  # never leave a frozen process behind, whatever happened
+            os.kill(pid, signal.SIGKILL)
+        build.kill()
+    err = build.stderr.read()
+
+    assert code == 143, err
+    assert "Traceback" not in err
+    assert not survivors, f"still running after the build exited: {survivors}"
+    assert staging_dirs(cache) == []

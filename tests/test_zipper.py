@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import os
+import random
+import shutil
 import stat
+import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from mlayer import zipper
 from mlayer.hashing import sha256_file
+from mlayer.runtimes import find_interpreter
+
+from zip_reference import stdlib_streaming_zip
 from mlayer.zipper import FIXED_DATE_TIME, extract_zip, unzipped_size, write_zip, zip_tree
 
 
@@ -82,3 +89,64 @@ def test_failure_midway_leaves_no_partial_zip(tmp_path: Path):
         write_zip([("a", good), ("b", tmp_path / "missing.txt")], dest)
     assert not dest.exists()
     assert list(dest.parent.iterdir()) == []  # no temporary file left behind either
+
+
+def make_mixed_tree(root: Path) -> Path:
+    """Empty, tiny, multi-chunk compressible, incompressible and executable files in nested dirs."""
+    rng = random.Random(9)
+    files = {
+        "python/empty.py": b"",
+        "python/pkg/__init__.py": b"from .core import f\n",
+        "python/pkg/core.py": b"def f():\n    return 1\n" * 2000,
+        "python/pkg/big.txt": b"".join(b"line %d of a text that deflates well\n" % i for i in range(120_000)),  # > 3 feeds
+        "python/pkg/_native.so": rng.randbytes(2_500_000),  # incompressible, > 2 feeds
+        "python/bin/tool": b"#!/bin/sh\necho hi\n",
+    }
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    os.chmod(root / "python/bin/tool", 0o755)
+    return root
+
+
+@pytest.mark.parametrize("in_memory_limit", [zipper.IN_MEMORY_LIMIT, 1_000_000])  # all precompressed / big files streamed
+def test_parallel_writer_bytes_equal_one_thread_and_zipfiles_own_writer(tmp_path: Path, monkeypatch, in_memory_limit: int):
+    monkeypatch.setattr(zipper, "IN_MEMORY_LIMIT", in_memory_limit)
+    root = make_mixed_tree(tmp_path / "t")
+    reference = sha256_file(stdlib_streaming_zip(root, tmp_path / "reference.zip"))
+    for workers in (1, 2, 5):
+        archive = zip_tree(root, tmp_path / f"w{workers}.zip", workers=workers)
+        assert sha256_file(archive) == reference, f"{workers} threads changed the bytes"
+    with zipfile.ZipFile(archive) as zf:
+        assert zf.testzip() is None
+        assert zf.read("python/pkg/big.txt") == (root / "python/pkg/big.txt").read_bytes()
+    assert subprocess.run(["unzip", "-tq", str(archive)], capture_output=True).returncode == 0
+
+
+_SAME_BYTES_SCRIPT = """
+import hashlib, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, sys.argv[2])
+import zip_reference
+from mlayer import zipper
+root, out = Path(sys.argv[3]), Path(sys.argv[4])
+ours = zipper.zip_tree(root, out / "ours.zip", workers=3)
+ref = zip_reference.stdlib_streaming_zip(root, out / "ref.zip")
+print(hashlib.sha256(ours.read_bytes()).hexdigest() == hashlib.sha256(ref.read_bytes()).hexdigest())
+"""
+
+
+@pytest.mark.parametrize("version", ["3.11", "3.12", "3.13"])
+def test_precompressed_entries_match_zipfiles_writer_on_every_supported_python(tmp_path: Path, version: str):
+    """_append_deflated mirrors zipfile internals: a CPython that changes them fails here, not in a user's zip."""
+    python = find_interpreter(version)
+    if python is None:
+        pytest.skip(f"no Python {version} on this host (pyenv install {version})")
+    root = make_mixed_tree(tmp_path / "t")
+    build_dir, tests_dir = Path(zipper.__file__).parent.parent, Path(__file__).parent
+    proc = subprocess.run([str(python), "-c", _SAME_BYTES_SCRIPT, str(build_dir), str(tests_dir), str(root), str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "True"

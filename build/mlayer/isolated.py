@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import processes
 from .errors import MlayerError
 
 
@@ -29,11 +30,9 @@ def run_isolated(
     timeout: float = 600,
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return processes.run(  # its own group: stopped with the build even from a worker thread
         isolated_command(python, paths, code),
         input=stdin,
-        capture_output=True,
-        text=True,
         timeout=timeout,
         env=env if env is not None else {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
     )

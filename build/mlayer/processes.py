@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,15 +55,36 @@ def kill_group(proc: subprocess.Popen) -> None:
         break
 
 
+_running: set[subprocess.Popen] = set()  # groups `run` started that have not ended, from any thread
+_running_lock = threading.Lock()
+
+
 def run(command: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """subprocess.run(command, capture_output=True, text=True, **kwargs) in its own process group,
-    killed as a group if this process is interrupted while it runs."""
+    killed as a group if this process is interrupted while it runs (`input` goes to its stdin)."""
     timeout = kwargs.pop("timeout", None)
+    stdin_text = kwargs.pop("input", None)
+    if stdin_text is not None:
+        kwargs["stdin"] = subprocess.PIPE
     with subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           start_new_session=True, **kwargs) as proc:  # fmt: skip
+        with _running_lock:
+            _running.add(proc)
         try:
-            stdout, stderr = proc.communicate(timeout=timeout)
+            stdout, stderr = proc.communicate(input=stdin_text, timeout=timeout)
         except BaseException:
             kill_group(proc)
             raise
+        finally:
+            with _running_lock:
+                _running.discard(proc)
         return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def kill_running() -> None:
+    """Stop every group `run` started that still runs: those of a worker thread, which an interrupt
+    raised in the main thread does not reach (the thread's own `run` then returns a failure)."""
+    with _running_lock:
+        procs = list(_running)
+    for proc in procs:
+        kill_group(proc)

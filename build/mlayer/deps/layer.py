@@ -4,6 +4,8 @@ Steps: parse (every line pinned) -> install (pip with the runtime's platform tag
 -> check the closure is fully pinned -> measure raw -> slim -> check ELF files against the
 runtime's glibc/CPU -> compile .pyc with the target interpreter -> import every top-level
 package in an isolated target interpreter -> zip (python/ at the root, as Lambda wants).
+Where steps touch disjoint files or only read, they overlap (see _build_into); a failed check
+still fails the build, and nothing it would have refused reaches the cache.
 
 Everything that decides the zip's bytes is in the cache key; a hit skips all of the above and
 only copies the cached zip into dist/ under a content-addressed name.
@@ -19,11 +21,14 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from .. import processes
 from ..cache import cache_dir, cache_key, key_lock_path, sweep_stale_staging
 from ..errors import MlayerError
 from ..fsutil import atomic_dir, atomic_path, tree_size
@@ -37,6 +42,7 @@ from .pip_backend import WHEELS_ONLY, install_with_pip, pip_version
 from .progress import Progress
 from .requirements import Requirements, parse_requirements
 
+T = TypeVar("T")
 BACKENDS = ("pip", "docker")
 CACHE_KIND = "deps"
 STAGE = "stage"
@@ -170,6 +176,7 @@ def _build_into(work: Path, requirements: Requirements, runtime: Runtime, archit
                 image: str | None, slim: bool, compile_pyc: bool, interpreter: Path | None,
                 progress: Progress) -> dict[str, Any]:  # fmt: skip
     """Build the layer inside `work` (a fresh cache entry); return what build.json records."""
+    started = time.perf_counter()
     python_dir = work / STAGE / "python"
     python_dir.mkdir(parents=True)
     pinned_file = work / "requirements.txt"
@@ -186,30 +193,35 @@ def _build_into(work: Path, requirements: Requirements, runtime: Runtime, archit
         sizes["raw_unzipped_bytes"], sizes["raw_files"] = tree_size(python_dir)
 
     with progress.step("slim", "Slimming" if slim else "Removing host-specific files"):
-        report = slim_mod.slim_layer(python_dir, architecture, slim=slim)
+        report = slim_mod.apply_rules(python_dir, slim)  # removes files: before the compiler lists them
+
+    # Steps that touch disjoint files, or only read, overlap: .pyc compile (writes __pycache__/ only)
+    # runs in a thread beside strip (rewrites .so only) and the ELF check (reads the stripped .so);
+    # the import check (sys.dont_write_bytecode) runs beside the zip. Errors still fail the build.
+    compile_note = f"Compiling .pyc for Python {runtime.python_version}"
+    with _alongside(progress, "bytecode", compile_note, _compiler(compile_pyc, backend, interpreter, image), python_dir, runtime, architecture):
+        if slim:
+            with progress.step("strip", "Stripping extension modules"):
+                slim_mod.strip_extension_modules(python_dir, architecture, report)
+        with progress.step("elfcheck", f"Checking ELF files against {runtime.os_name} (glibc {runtime.glibc[0]}.{runtime.glibc[1]})"):
+            sizes["elf_files"] = len(elfcheck.check_layer_elves(python_dir, runtime, architecture))
     for warning in report.warnings:
         progress.warn(warning)
     sizes["stripped_bytes"] = report.stripped_bytes
-
-    with progress.step("elfcheck", f"Checking ELF files against {runtime.os_name} (glibc {runtime.glibc[0]}.{runtime.glibc[1]})"):
-        elves = elfcheck.check_layer_elves(python_dir, runtime, architecture)
-    sizes["elf_files"] = len(elves)
-
-    if compile_pyc:
-        with progress.step("bytecode", f"Compiling .pyc for Python {runtime.python_version}"):
-            if backend == "docker":
-                _docker_backend().compile_in_container(python_dir, runtime, architecture, image)
-            else:
-                assert interpreter is not None
-                bytecode_mod.compile_layer(interpreter, python_dir)
     sizes["pyc_bytes"] = _pyc_bytes(python_dir)
 
-    import_check = _import_check(interpreter, python_dir, runtime, architecture, progress)
-
     sizes["unzipped_bytes"], sizes["files"] = tree_size(python_dir)
-    with progress.step("zip", "Zipping the layer"):
-        zip_tree(work / STAGE, work / LAYER_ZIP)
+    python, skip_reason = _import_check_python(interpreter, runtime, architecture)
+    if skip_reason:
+        progress.warn(f"import check {skip_reason}")
+    import_note = f"Importing every top-level package in an isolated Python {runtime.python_version}"
+    check = importcheck.check_imports if python else _no_check
+    with _alongside(progress, "importcheck", import_note, check, python, python_dir) as imports:
+        with progress.step("zip", "Zipping the layer"):
+            zip_tree(work / STAGE, work / LAYER_ZIP)
+    import_check = skip_reason or f"passed ({len(imports.result().modules)} modules)"
     sizes["zipped_bytes"] = (work / LAYER_ZIP).stat().st_size
+    progress.timings["total"] = round(time.perf_counter() - started, 3)  # less than the steps' sum: some overlap
     return {
         "packages": packages,
         "bytecode": compile_pyc,
@@ -223,17 +235,53 @@ def _build_into(work: Path, requirements: Requirements, runtime: Runtime, archit
     }
 
 
-def _import_check(python: Path | None, python_dir: Path, runtime: Runtime, architecture: str, progress: Progress) -> str:
+def _import_check_python(python: Path | None, runtime: Runtime, architecture: str) -> tuple[Path | None, str]:
+    """The interpreter for the import check, or why there is none."""
     if not host_can_run(architecture):
-        reason = f"skipped: this host ({os.uname().machine}) cannot run {architecture} code"
-    elif python is None:
-        reason = f"skipped: no Python {runtime.python_version} interpreter on this host (pyenv install {runtime.python_version})"
-    else:
-        with progress.step("importcheck", f"Importing every top-level package in an isolated Python {runtime.python_version}"):
-            result = importcheck.check_imports(python, python_dir)
-        return f"passed ({len(result.modules)} modules)"
-    progress.warn(f"import check {reason}")
-    return reason
+        return None, f"skipped: this host ({os.uname().machine}) cannot run {architecture} code"
+    if python is None:
+        return None, f"skipped: no Python {runtime.python_version} interpreter on this host (pyenv install {runtime.python_version})"
+    return python, ""
+
+
+def _no_check(*_: object) -> None:
+    return None
+
+
+def _compiler(compile_pyc: bool, backend: str, interpreter: Path | None, image: str | None) -> Callable[[Path, Runtime, str], None]:
+    """What writes the .pyc: the target interpreter on this host, or the build image; nothing with --no-bytecode."""
+    if not compile_pyc:
+        return _no_check
+    if backend == "docker":
+        return lambda python_dir, runtime, architecture: _docker_backend().compile_in_container(python_dir, runtime, architecture, image)
+    assert interpreter is not None
+    return lambda python_dir, runtime, architecture: bytecode_mod.compile_layer(interpreter, python_dir)
+
+
+@contextlib.contextmanager
+def _alongside(progress: Progress, key: str, message: str, check: Callable[..., T], *args: Any) -> Iterator[Future[T]]:
+    """Run a read-only check in a thread while the body runs; its seconds go under `key`, its error is raised after the body.
+
+    If the body fails or is interrupted (signals land in the main thread), the check's child
+    processes are stopped at once: the build must not wait for, nor leave behind, a compiler.
+    """
+    started = time.perf_counter()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=key)
+    future = pool.submit(check, *args)
+    future.add_done_callback(lambda _: progress.timings.__setitem__(key, round(time.perf_counter() - started, 3)))
+    if progress.enabled:
+        progress.console.print(f"[dim]…[/dim] {message} (alongside)", highlight=False)
+    try:
+        yield future
+        wait([future])  # interruptible, unlike the pool's shutdown
+    except BaseException:
+        while not future.done():  # a process the thread starts just now is caught on the next round
+            processes.kill_running()
+            wait([future], timeout=1.0)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+    future.result()  # raise the check's error, if any, now that the body is done
 
 
 def _publish(cached_zip: Path, dist_dir: Path, runtime: Runtime, architecture: str, sha256: str) -> Path:
