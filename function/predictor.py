@@ -52,12 +52,15 @@ def _predict_chunk(model: LoadedModel, texts: Sequence[str]) -> list[Outcome]:
         return [Outcome(label, None) for label in labels]
     rows = _as_list(proba if proba is not None else model.estimator.predict_proba(features))
     names = [str(json_safe(c)) for c in model.classes or []]
-    outcomes = []
+    finite = math.isfinite
+    outcomes: list[Outcome] = []
+    append = outcomes.append  # bound once: this loop runs per record
     for label, row in zip(labels, rows):
         # A finite sum means every cell is finite (any inf or nan makes the sum non-finite): the
         # per-cell check is then needed only for a row that has one.
-        cells = dict(zip(names, row)) if math.isfinite(sum(row)) else {n: p if math.isfinite(p) else None for n, p in zip(names, row)}
-        outcomes.append(Outcome(label, cells, cells.get(label if type(label) is str else str(label))))
+        cells = dict(zip(names, row)) if finite(sum(row)) else {n: p if finite(p) else None for n, p in zip(names, row)}
+        key = label if type(label) is str else str(label)
+        append(Outcome(label, cells, cells[key] if key in cells else None))
     return outcomes
 
 
