@@ -167,6 +167,9 @@ def measure(config: Any, space: Any, work: Path, records: Sequence[bytes], full_
             "lean_over_floor_paired_p50": warm_result["floor"]["paired_ratio_p50"],
             "lean_over_sklearn": {size: ratio(batches[LEAN][size]["duration_ms"]["p50"], batches[SKLEARN][size]["duration_ms"]["p50"]) for size in batches[LEAN]},
             "sklearn_floor_p50_ms": sklearn_floor_p50,
+            # decode / predict / sink / in_handler from the handler's log line; around_handler = the runtime's
+            # json.loads of the event and json.dumps of the response (it carries the predictions with SINK=none)
+            "breakdown_ms_p50": {key: {size: b["breakdown_ms_p50"] for size, b in batches[key].items()} for key in manifests},
             "sklearn_over_floor_p50": {size: ratio(batches[SKLEARN][size]["duration_ms"]["p50"], sklearn_floor_p50[size]) for size in batches[SKLEARN]},
         },
         "sizes": {
@@ -255,6 +258,17 @@ def section(results: dict[str, Any]) -> list[str]:
         lines.append(f"| {size} | {w['p50_ms']['lean'][size]:.2f} | {w['p50_ms']['sklearn'][size]:.2f} | {w['floor_p50_ms'][size]:.2f} "
                      f"| {w['lean_over_floor_paired_p50'][size]:.2f}x | {w['sklearn_floor_p50_ms'][size]:.2f} | {w['sklearn_over_floor_p50'][size]:.2f}x "
                      f"| {w['lean_over_sklearn'][size]:.2f}x |")  # fmt: skip
+    parts_by_kind = w.get("breakdown_ms_p50") or {}
+    if parts_by_kind:
+        lines += ["", "Where the handler's time goes (p50 ms): decode, predict (model + prediction documents), and around the handler "
+                  "(the runtime's json.loads of the event and json.dumps of the response, which carries every prediction with SINK=none).", "",
+                  "| kind | batch | duration | decode | predict | around handler | floor |", "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+        floors = {LEAN: w["floor_p50_ms"], SKLEARN: w.get("sklearn_floor_p50_ms") or {}}
+        for key, by_size in parts_by_kind.items():
+            for size, parts in by_size.items():
+                if parts and size in floors[key]:
+                    lines.append(f"| {key} | {size} | {parts['duration']:.2f} | {parts['decode']:.2f} | {parts['predict']:.2f} "
+                                 f"| {parts['around_handler']:.2f} | {floors[key][size]:.2f} |")  # fmt: skip
     s = lean["sizes"]
     lines += ["", f"Deps layer: lean {s['lean']['unzipped_bytes'] / 1e6:.1f} MB unzipped / {s['lean']['zipped_bytes'] / 1e6:.1f} MB zipped; "
               f"scikit-learn {s['sklearn']['unzipped_bytes'] / 1e6:.1f} MB / {s['sklearn']['zipped_bytes'] / 1e6:.1f} MB.", ""]  # fmt: skip
