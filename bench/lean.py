@@ -4,8 +4,9 @@
   fresh environments, the two kinds interleaved run by run; a memory where INIT fails or passes
   Lambda's 10 s limit is recorded as such;
 - the smallest of those memories whose INIT fits the 10 s limit, per kind;
-- warm batch 1 / 100 / 1,000 at a full vCPU, lean and scikit-learn paired, with the lean floor
-  (bare lean transform + predict in-process) in the same rounds;
+- warm batch 1 / 100 / 1,000 at a full vCPU, lean and scikit-learn paired, with both floors
+  (bare lean transform + predict, bare scikit-learn transforms + predict + predict_proba, in-process)
+  in the same rounds;
 - the deps layers' sizes;
 - the cost per 50,000-record ingest at each kind's cheapest memory (billed ms measured there,
   one INIT billed), at batch 100 and 1,000.
@@ -27,7 +28,7 @@ from . import warm
 from .cold import _one as one_cold_start
 from .floor import FloorProbe
 from .records import kinesis_event, text_of
-from .stats import ratio, summarize
+from .stats import median, ratio, summarize
 from .workspace import DEMO_NAME, DEMO_VERSION
 
 LEAN, SKLEARN = "lean", "sklearn"
@@ -134,10 +135,13 @@ def measure(config: Any, space: Any, work: Path, records: Sequence[bytes], full_
     lean_python = Path(space.deps.interpreter)
     lean_layer = _layer_python_dir(lean_manifest, lean_deps)
     _log(f"warm batches {WARM_BATCHES} at {full_mb} MB, lean + scikit-learn + lean floor, {config.repeats} rounds")
-    with FloorProbe(lean_python, lean_layer, lean_zip, texts, script=_LEAN_PROBE, extra_paths=[FUNCTION_DIR]) as probe:
+    with FloorProbe(lean_python, lean_layer, lean_zip, texts, script=_LEAN_PROBE, extra_paths=[FUNCTION_DIR]) as lean_probe, \
+            FloorProbe(space.interpreter, space.deps.python_dir, space.model_zip, texts) as sklearn_probe:  # fmt: skip
+        probe = BothFloors(lean_probe, sklearn_probe)
         warm_result = warm.measure_warm(manifests, records, full_mb, WARM_BATCHES, config.repeats, floor=probe)
     batches = {key: warm_result["variants"][key]["batches"] for key in manifests}
     floor_p50 = {size: warm_result["floor"]["batches"][size]["p50"] for size in warm_result["floor"]["batches"]}
+    sklearn_floor_p50 = {str(size): median(probe.second_ms[size][-config.repeats :]) for size in WARM_BATCHES}
 
     costs = {}
     for key in manifests:
@@ -162,6 +166,11 @@ def measure(config: Any, space: Any, work: Path, records: Sequence[bytes], full_
             "floor_p50_ms": floor_p50,
             "lean_over_floor_paired_p50": warm_result["floor"]["paired_ratio_p50"],
             "lean_over_sklearn": {size: ratio(batches[LEAN][size]["duration_ms"]["p50"], batches[SKLEARN][size]["duration_ms"]["p50"]) for size in batches[LEAN]},
+            "sklearn_floor_p50_ms": sklearn_floor_p50,
+            # decode / predict / sink / in_handler from the handler's log line; around_handler = the runtime's
+            # json.loads of the event and json.dumps of the response (it carries the predictions with SINK=none)
+            "breakdown_ms_p50": {key: {size: b["breakdown_ms_p50"] for size, b in batches[key].items()} for key in manifests},
+            "sklearn_over_floor_p50": {size: ratio(batches[SKLEARN][size]["duration_ms"]["p50"], sklearn_floor_p50[size]) for size in batches[SKLEARN]},
         },
         "sizes": {
             LEAN: {"unzipped_bytes": lean_deps["unzipped_bytes"], "zipped_bytes": lean_deps["zipped_bytes"], "packages": lean_deps["packages"]},
@@ -170,6 +179,23 @@ def measure(config: Any, space: Any, work: Path, records: Sequence[bytes], full_
         },
         "cost_at_cheapest_memory": costs,
     }
+
+
+class BothFloors:
+    """Two floor probes timed in the same rounds: measure_warm pairs the first (lean's) with the first
+    variant; the second's times (scikit-learn's bare transform + predict + predict_proba) are kept per batch size."""
+
+    def __init__(self, first: FloorProbe, second: FloorProbe) -> None:
+        self.first, self.second = first, second
+        self.proba, self.pickle_bytes = first.proba, first.pickle_bytes
+        self.second_ms: dict[int, list[float]] = {}
+
+    def time(self, batch_size: int) -> tuple[float, dict[str, float]]:
+        self.second_ms.setdefault(batch_size, []).append(self.second.time(batch_size)[0])
+        return self.first.time(batch_size)
+
+    def load_ms(self) -> float:
+        return self.first.load_ms()
 
 
 def _layer_python_dir(manifest: Path, deps_entry: dict[str, Any]) -> Path:
@@ -198,7 +224,8 @@ def targets(lean: dict[str, Any] | None, sklearn_floor_ratio: dict[str, float] |
     ]
     for size in ("100", "1000"):
         rows.append((f"lean_b{size}_vs_floor", f"lean handler / lean floor, batch {size} (paired p50)", lean["warm"]["lean_over_floor_paired_p50"].get(size), 1.3, "x"))
-        rows.append((f"sklearn_b{size}_vs_floor", f"scikit-learn handler / its floor, batch {size}", (sklearn_floor_ratio or {}).get(size), 1.3, "x"))
+        sklearn_ratio = (sklearn_floor_ratio or lean["warm"].get("sklearn_over_floor_p50") or {}).get(size)
+        rows.append((f"sklearn_b{size}_vs_floor", f"scikit-learn handler / its floor, batch {size}", sklearn_ratio, 1.3, "x"))
     out = []
     for key, what, measured, limit, unit in rows:
         ok = None if measured is None or (isinstance(measured, float) and math.isnan(measured)) else measured <= limit
@@ -224,11 +251,24 @@ def section(results: dict[str, Any]) -> list[str]:
         lines.append(f"| {memory} | {cells[0]} | {cells[1]} | {'' if r is None else f'{r:.3f}x'} |")
     smallest = lean["smallest_memory_mb_init_under_10s"]
     lines += ["", f"Smallest memory with INIT under 10 s: lean {smallest['lean']} MB, scikit-learn {smallest['sklearn']} MB.", ""]
-    lines += ["| batch | lean p50 ms | scikit-learn p50 ms | lean floor p50 ms | lean / floor | lean / sklearn |", "|---:|---:|---:|---:|---:|---:|"]
+    lines += ["| batch | lean p50 ms | scikit-learn p50 ms | lean floor p50 ms | lean / floor | scikit-learn floor p50 ms | scikit-learn / floor | lean / sklearn |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     w = lean["warm"]
     for size in w["p50_ms"]["lean"]:
         lines.append(f"| {size} | {w['p50_ms']['lean'][size]:.2f} | {w['p50_ms']['sklearn'][size]:.2f} | {w['floor_p50_ms'][size]:.2f} "
-                     f"| {w['lean_over_floor_paired_p50'][size]:.2f}x | {w['lean_over_sklearn'][size]:.2f}x |")  # fmt: skip
+                     f"| {w['lean_over_floor_paired_p50'][size]:.2f}x | {w['sklearn_floor_p50_ms'][size]:.2f} | {w['sklearn_over_floor_p50'][size]:.2f}x "
+                     f"| {w['lean_over_sklearn'][size]:.2f}x |")  # fmt: skip
+    parts_by_kind = w.get("breakdown_ms_p50") or {}
+    if parts_by_kind:
+        lines += ["", "Where the handler's time goes (p50 ms): decode, predict (model + prediction documents), and around the handler "
+                  "(the runtime's json.loads of the event and json.dumps of the response, which carries every prediction with SINK=none).", "",
+                  "| kind | batch | duration | decode | predict | around handler | floor |", "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+        floors = {LEAN: w["floor_p50_ms"], SKLEARN: w.get("sklearn_floor_p50_ms") or {}}
+        for key, by_size in parts_by_kind.items():
+            for size, parts in by_size.items():
+                if parts and size in floors[key]:
+                    lines.append(f"| {key} | {size} | {parts['duration']:.2f} | {parts['decode']:.2f} | {parts['predict']:.2f} "
+                                 f"| {parts['around_handler']:.2f} | {floors[key][size]:.2f} |")  # fmt: skip
     s = lean["sizes"]
     lines += ["", f"Deps layer: lean {s['lean']['unzipped_bytes'] / 1e6:.1f} MB unzipped / {s['lean']['zipped_bytes'] / 1e6:.1f} MB zipped; "
               f"scikit-learn {s['sklearn']['unzipped_bytes'] / 1e6:.1f} MB / {s['sklearn']['zipped_bytes'] / 1e6:.1f} MB.", ""]  # fmt: skip

@@ -2,8 +2,8 @@
 
     python -m bench.lean_run [--repeats 50] [--cold-repeats 3] [--out bench/results]
 
-Writes <out>/<date>-lean.json and prints the section's tables. The scikit-learn handler's own
-floor ratio is measured by the full `make bench` only (n/a here).
+Writes <out>/<date>-lean.json and prints the section's tables, both kinds' handler / floor ratios
+included (scikit-learn's from its own floor probe, timed in the same rounds).
 """
 
 from __future__ import annotations

@@ -17,8 +17,7 @@ into a stream once the producer or the handler is fixed.
 
 from __future__ import annotations
 
-import base64
-import binascii
+import binascii  # base64's functions are thin wrappers of these; importing base64 is INIT time
 from typing import Any
 
 from kinesis_records import Rejected
@@ -39,7 +38,7 @@ def kept_bytes(data: Any, limit: int, base64_encoded: bool = True) -> tuple[byte
         return raw[:limit], len(raw) > limit
     chars = (limit + 2) // 3 * 4  # whole base64 quanta covering `limit` bytes
     try:
-        raw = base64.b64decode(data[:chars], validate=True)
+        raw = binascii.a2b_base64(data[:chars], strict_mode=True)  # base64.b64decode(..., validate=True)
     except (binascii.Error, ValueError):  # only a record rejected before its base64 was checked
         return kept_bytes(data, limit, base64_encoded=False)
     return raw[:limit], len(data) > chars or len(raw) > limit
@@ -56,7 +55,7 @@ def dead_letter_entry(record: Rejected, model_name: str, model_version: str) -> 
         "shardId": source.shard_id,
         "approximateArrivalTimestamp": record.arrival,
         "reason": record.reason,
-        "data_b64": None if raw is None else base64.b64encode(raw).decode("ascii"),
+        "data_b64": None if raw is None else binascii.b2a_base64(raw, newline=False).decode("ascii"),
         "truncated": truncated,
         "modelName": model_name,
         "modelVersion": model_version,

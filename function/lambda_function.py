@@ -52,7 +52,7 @@ from handler_config import ConfigError, Settings, load_settings  # noqa: E402
 from dead_letters import dead_letter_entry  # noqa: E402
 from kinesis_records import DUPLICATE_RECORD, Accepted, Batch, NotKinesisEvent, decode_batch  # noqa: E402
 from model_store import LoadedModel, ModelInitError, load_model  # noqa: E402
-from predictor import Outcome, predict_isolating, score_of, self_test  # noqa: E402
+from predictor import Outcome, predict_isolating, self_test  # noqa: E402
 from sinks import SinkResult, make_sink  # noqa: E402
 
 _DEADLINE_MARGIN_S = 1.0  # stop sink retries this long before the function's timeout
@@ -98,21 +98,29 @@ except (ConfigError, ModelInitError) as _error:
 _cold = True
 
 
-def _prediction(record: Accepted, outcome: Outcome) -> dict[str, Any]:
-    source = record.source
-    document: dict[str, Any] = {
-        "eventID": source.event_id,
-        "sequenceNumber": source.sequence_number,
-        "partitionKey": source.partition_key,
-        "shardId": source.shard_id,
-        "modelName": MODEL.name,
-        "modelVersion": MODEL.version,
-        "label": outcome.label,
-    }
-    if outcome.probabilities is not None:
-        document["score"] = score_of(outcome)
-        document["probabilities"] = outcome.probabilities
-    return document
+def _predictions(accepted: list[Accepted], outcomes: list[Outcome | None], failures: dict[str, str]) -> list[dict[str, Any]]:
+    """The sinks' prediction documents, in record order; a record the model raised for goes to failures."""
+    name, version = MODEL.name, MODEL.version
+    documents: list[dict[str, Any]] = []
+    for record, outcome in zip(accepted, outcomes):
+        source = record.source
+        if outcome is None:
+            failures[source.sequence_number] = "predict_failed"
+            continue
+        document: dict[str, Any] = {
+            "eventID": source.event_id,
+            "sequenceNumber": source.sequence_number,
+            "partitionKey": source.partition_key,
+            "shardId": source.shard_id,
+            "modelName": name,
+            "modelVersion": version,
+            "label": outcome.label,
+        }
+        if outcome.probabilities is not None:
+            document["score"] = outcome.score
+            document["probabilities"] = outcome.probabilities
+        documents.append(document)
+    return documents
 
 
 def _deadline(context: Any) -> float:
@@ -163,12 +171,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         r.source.sequence_number: r.reason for r in batch.rejected if not dead_letter or r.reason == DUPLICATE_RECORD
     }
     outcomes, model_calls = predict_isolating(MODEL, [record.text for record in batch.accepted])
-    predictions: list[dict[str, Any]] = []
-    for record, outcome in zip(batch.accepted, outcomes):
-        if outcome is None:
-            failures[record.source.sequence_number] = "predict_failed"
-        else:
-            predictions.append(_prediction(record, outcome))
+    predictions = _predictions(batch.accepted, outcomes, failures)
     predicted = time.perf_counter()
 
     deadline = _deadline(context)

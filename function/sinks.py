@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -106,6 +105,8 @@ def _describe(exc: BaseException) -> str:
 
 def _sleep_before_retry(attempt: int, deadline: float) -> bool:
     """Full-jitter exponential backoff; False when the invocation has no time left for it."""
+    import random  # only a retry needs it: not imported at INIT
+
     delay = random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * (2**attempt)))
     if time.monotonic() + delay >= deadline:
         return False

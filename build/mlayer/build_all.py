@@ -72,7 +72,7 @@ def build_all(
         )
         for name, version in chosen
     ]
-    function = build_function_zip(Path(function_dir), dist_dir)
+    function = build_function_zip(Path(function_dir), dist_dir, deps.interpreter)  # .pyc for the runtime's Python
 
     manifest = empty_manifest()
     manifest["deps"] = deps.manifest_entry(dist_dir)
