@@ -35,7 +35,9 @@ def prepare(config: BenchConfig, deps: Any, work: Path) -> tuple[dict[str, Path]
     artifacts = work / "model_artifacts"
     if not (artifacts / NAME / VERSION).exists():
         train_demo(deps, artifacts, name=NAME, version=VERSION, scale="seed")
-    manifest = build_all(config.requirements, artifacts, config.function_dir, work / "dist", runtime=config.runtime)
+    # scikit-learn: the seed-style variant unpickles the .joblib files (a lean zip has none); the lean
+    # runtime is compared on its own in bench/lean.py
+    manifest = build_all(config.requirements, artifacts, config.function_dir, work / "dist", runtime=config.runtime, predictor="sklearn")
     variants, _ = build_variants(manifest, config.requirements, config.runtime, config.seed_function_dir, work / "variants")
     entry = load_manifest(manifest)["models"][f"{NAME}/{VERSION}"]
     return {OURS: variants[OURS].manifest, SEED: variants[SEED].manifest}, manifest.parent / entry["file"]

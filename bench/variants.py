@@ -68,6 +68,9 @@ def build_variants(ours_manifest: Path, requirements: Path, runtime: str, seed_f
     ours_manifest = Path(ours_manifest)
     base = ours_manifest.parent
     ours = load_manifest(ours_manifest)
+    lean = sorted(key for key, entry in ours["models"].items() if entry.get("predictor", "sklearn") != "sklearn")
+    if lean:
+        raise ValueError(f"{ours_manifest}: models {', '.join(lean)} are lean (no .joblib for the seed-style handler): build them with predictor='sklearn'")
     variants = {OURS: Variant(OURS, LABELS[OURS], ours_manifest)}
 
     nopyc_dir = work_dir / NOPYC
