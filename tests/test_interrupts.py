@@ -53,7 +53,8 @@ def staging_dirs(cache: Path) -> list[Path]:
 
 
 def start_build(cache: Path, dist: Path, requirements: Path = DEFAULT_REQUIREMENTS) -> subprocess.Popen:
-    env = {**os.environ, "MLAYER_CACHE_DIR": str(cache)}
+    # Two parallel pip runs whatever this machine's core count: an interrupt must stop both.
+    env = {**os.environ, "MLAYER_CACHE_DIR": str(cache), "MLAYER_PIP_JOBS": "2"}
     command = [sys.executable, "-m", "mlayer.cli", "build", "deps", "--requirements", str(requirements), "--dist", str(dist)]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 

@@ -88,3 +88,22 @@ def kill_running() -> None:
         procs = list(_running)
     for proc in procs:
         kill_group(proc)
+
+
+def run_all(commands: Sequence[Sequence[str]], **kwargs: Any) -> list[subprocess.CompletedProcess[str]]:
+    """`run` every command at once (one thread each) and return their results in order.
+
+    An interrupt while they run stops every group at once, not one after the other.
+    """
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    with ThreadPoolExecutor(max_workers=max(1, len(commands)), thread_name_prefix="run_all") as pool:
+        futures = [pool.submit(run, command, **kwargs) for command in commands]
+        try:
+            wait(futures)  # interruptible, unlike the pool's shutdown
+        except BaseException:
+            while not all(future.done() for future in futures):
+                kill_running()
+                wait(futures, timeout=1.0)
+            raise
+        return [future.result() for future in futures]

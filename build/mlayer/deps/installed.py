@@ -5,11 +5,12 @@ from __future__ import annotations
 from importlib.metadata import distributions
 from pathlib import Path
 
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from ..errors import MlayerError
 from ..runtimes import Runtime
-from .requirements import Requirements
+from .requirements import Requirements, target_environment
 
 
 def installed_distributions(python_dir: Path) -> dict[str, str]:
@@ -42,3 +43,34 @@ def check_closure(installed: dict[str, str], requirements: Requirements, runtime
                 f"{requirements.path}: {name} is pinned to {version} but {installed[name]} was installed: "
                 "report this (pip ignored the pin), or check for a conflicting pip constraint file"
             )
+
+
+def unmet_dependencies(python_dir: Path, requirements: Requirements, runtime: Runtime, architecture: str) -> list[str]:
+    """What the pins (with their extras) and everything they require on this runtime need but python_dir lacks.
+
+    Each entry reads `needer: requirement` (or `pin: not installed`); empty when the tree is closed.
+    """
+    environment = target_environment(runtime, architecture)
+    dists = {canonicalize_name(d.metadata["Name"]): d for d in distributions(path=[str(python_dir)]) if d.metadata["Name"]}
+    todo = [(pin.name, frozenset(Requirement(pin.text).extras)) for pin in requirements.pins if pin.applies_to(runtime, architecture)]
+    seen: set[tuple[str, frozenset[str]]] = set()
+    unmet: list[str] = []
+    while todo:
+        name, extras = todo.pop()
+        if (name, extras) in seen:
+            continue
+        seen.add((name, extras))
+        dist = dists.get(name)
+        if dist is None:
+            unmet.append(f"{name}: not installed")
+            continue
+        for text in dist.requires or []:
+            needed = Requirement(text)
+            if needed.marker and not any(needed.marker.evaluate({**environment, "extra": extra}) for extra in ("", *sorted(extras))):
+                continue
+            provider = dists.get(canonicalize_name(needed.name))
+            if provider is None or not needed.specifier.contains(provider.version, prereleases=True):
+                unmet.append(f"{name}: {text}")
+            else:
+                todo.append((canonicalize_name(needed.name), frozenset(needed.extras)))
+    return sorted(unmet)

@@ -149,9 +149,7 @@ def _validate_options(runtime_name: str, architecture: str, backend: str, image:
 
 def _pinned_requirements_text(requirements: Requirements, backend: str) -> str:
     """What pip installs from: the parsed pins without comments, so the cache key is exactly pip's input."""
-    lines = list(requirements.options)
-    for pin in sorted(requirements.pins, key=lambda p: (p.name, p.line_no)):
-        lines.append(" ".join([pin.text, *(f"--hash={h}" for h in pin.hashes)]))
+    lines = requirements.pip_lines()
     if backend == "pip":  # last, so it wins over anything before it (pip applies a file's options in order)
         lines.append(WHEELS_ONLY)
     return "\n".join(lines) + "\n"
@@ -165,11 +163,12 @@ def _docker_backend():  # type: ignore[no-untyped-def]
     return docker_backend
 
 
-def _install(backend: str, requirements_file: Path, python_dir: Path, runtime: Runtime, architecture: str, image: str | None) -> None:
+def _install(backend: str, requirements: Requirements, requirements_file: Path, python_dir: Path, runtime: Runtime,
+             architecture: str, image: str | None) -> None:  # fmt: skip
     if backend == "docker":
         _docker_backend().install_in_container(requirements_file, python_dir, runtime, architecture, image)
     else:
-        install_with_pip(requirements_file, python_dir, runtime, architecture)
+        install_with_pip(requirements, requirements_file, python_dir, runtime, architecture)
 
 
 def _build_into(work: Path, requirements: Requirements, runtime: Runtime, architecture: str, backend: str,
@@ -184,7 +183,7 @@ def _build_into(work: Path, requirements: Requirements, runtime: Runtime, archit
 
     where = "in a container" if backend == "docker" else "with pip"
     with progress.step("install", f"Installing {len(requirements.pins)} pinned requirements for {runtime.name}/{architecture} {where}"):
-        _install(backend, pinned_file, python_dir, runtime, architecture, image)
+        _install(backend, requirements, pinned_file, python_dir, runtime, architecture, image)
     packages = installed.installed_distributions(python_dir)
     installed.check_closure(packages, requirements, runtime, architecture)
 

@@ -4,19 +4,44 @@ pip is told the target's Python version, implementation and every manylinux tag 
 glibc can load, and may only use wheels (`--only-binary=:all:`): nothing is compiled on the host,
 so nothing can link against the host's newer libraries. The user's pip configuration (index,
 certificates, cache) is honoured on purpose: mirrors and proxies keep working.
+
+pip installs one package after another on one core. Because the file pins the whole closure,
+the pins can be split into a group per core (heaviest wheels spread first) and installed by
+parallel `pip install --no-deps` runs into separate directories, then merged. The merged tree
+must be exactly what one pip run gives: if the groups overlap on a file with different bytes, or
+any installed distribution's requirement is unmet (a pin missing from the file, a version
+conflict), it is thrown away and one ordinary pip run installs the file, so its resolver and
+errors decide, as they always did. The zip is the same whatever the number of cores.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 from .. import processes
 from ..errors import MlayerError
 from ..runtimes import Runtime
+from .installed import unmet_dependencies
+from .requirements import Pin, Requirements
 
 WHEELS_ONLY = "--only-binary :all:"
+PIP_JOBS_ENV = "MLAYER_PIP_JOBS"  # parallel pip runs (default: one per core, at most MAX_PIP_JOBS); 1 = a single run
+MAX_PIP_JOBS = 4
+# Approximate wheel sizes (MB) of packages heavy enough to matter, used only to balance the groups
+# (plus a per-package cost, about what pip spends finding one small wheel): a wrong or missing
+# entry costs seconds, never changes what is installed.
+_WHEEL_MB = {"scipy": 36, "numpy": 16, "scikit-learn": 13, "pandas": 12, "pyarrow": 40, "torch": 800,
+             "onnxruntime": 16, "xgboost": 200, "lightgbm": 4, "statsmodels": 10, "polars": 35}  # fmt: skip
+_PER_PACKAGE_MB = 3
+
+
+def _weight(pin: Pin) -> int:
+    return _WHEEL_MB.get(pin.name, 0) + _PER_PACKAGE_MB
 _NO_MATCH = re.compile(r"No matching distribution found for ([^\s;]+)")
 _NO_VERSION = re.compile(r"Could not find a version that satisfies the requirement ([^\s;]+)")
 _NETWORK = ("NewConnectionError", "ConnectTimeout", "ReadTimeout", "Temporary failure in name resolution",
@@ -29,7 +54,7 @@ def pip_version() -> str:
     return pip.__version__
 
 
-def pip_install_command(requirements: Path, target_dir: Path, runtime: Runtime, architecture: str) -> list[str]:
+def pip_install_command(requirements: Path, target_dir: Path, runtime: Runtime, architecture: str, *, no_deps: bool = False) -> list[str]:
     platforms = [arg for tag in runtime.platform_tags(architecture) for arg in ("--platform", tag)]
     return [
         sys.executable, "-m", "pip", "install",
@@ -37,6 +62,7 @@ def pip_install_command(requirements: Path, target_dir: Path, runtime: Runtime, 
         "--only-binary=:all:", "--implementation", "cp", "--python-version", runtime.python_version,
         *platforms,
         "--no-compile",  # .pyc are compiled later by the target interpreter, not the host's
+        *(["--no-deps"] if no_deps else []),
         "--target", str(target_dir),
         "-r", str(requirements),
     ]  # fmt: skip
@@ -66,9 +92,73 @@ def explain_pip_failure(output: str, runtime: Runtime, architecture: str) -> str
     return f"pip install failed: {detail}"
 
 
-def install_with_pip(requirements: Path, target_dir: Path, runtime: Runtime, architecture: str) -> None:
-    """Install the requirements' wheels into target_dir (the layer's python/ directory)."""
-    command = pip_install_command(requirements, target_dir, runtime, architecture)
-    proc = processes.run(command)  # its own process group: an interrupt stops pip and its children
+def pip_jobs() -> int:
+    """How many pip runs install at once: $MLAYER_PIP_JOBS, or one per usable core (at most MAX_PIP_JOBS)."""
+    value = os.environ.get(PIP_JOBS_ENV)
+    if value is None:
+        return max(1, min(len(os.sched_getaffinity(0)), MAX_PIP_JOBS))
+    if not value.isdigit() or int(value) < 1:
+        raise MlayerError(f"{PIP_JOBS_ENV}={value!r} is not a positive whole number: set it to e.g. 1 (one pip run) or 2, or unset it")
+    return int(value)
+
+
+def pin_groups(pins: tuple[Pin, ...], jobs: int) -> list[tuple[Pin, ...]]:
+    """Split the pins into at most `jobs` groups of similar wheel weight (heaviest first, each to the lightest group)."""
+    groups: list[list[Pin]] = [[] for _ in range(max(1, min(jobs, len(pins))))]
+    weights = [0] * len(groups)
+    for pin in sorted(pins, key=lambda p: (-_weight(p), p.name, p.line_no)):
+        lightest = weights.index(min(weights))
+        groups[lightest].append(pin)
+        weights[lightest] += _weight(pin)
+    return [tuple(group) for group in groups]
+
+
+def _raise_on_failure(proc: subprocess.CompletedProcess[str], runtime: Runtime, architecture: str) -> None:
     if proc.returncode != 0:
         raise MlayerError(explain_pip_failure(proc.stdout + "\n" + proc.stderr, runtime, architecture))
+
+
+def _merge_into(source: Path, dest: Path) -> bool:
+    """Move source's tree into dest; False if a file exists in both with different bytes (nothing is overwritten)."""
+    for entry in sorted(source.iterdir()):
+        target = dest / entry.name
+        if not target.exists() and not target.is_symlink():
+            entry.rename(target)
+        elif entry.is_dir() and not entry.is_symlink() and target.is_dir() and not target.is_symlink():
+            if not _merge_into(entry, target):
+                return False
+        elif not (entry.is_file() and target.is_file() and entry.read_bytes() == target.read_bytes()):
+            return False
+    return True
+
+
+def _install_in_groups(requirements: Requirements, groups: list[tuple[Pin, ...]], work: Path, target_dir: Path,
+                       runtime: Runtime, architecture: str) -> bool:  # fmt: skip
+    """Parallel `--no-deps` runs, merged into target_dir; False (target_dir left empty) if one pip run must decide."""
+    commands = []
+    for i, group in enumerate(groups):
+        group_file = work / f"requirements-{i}.txt"
+        group_file.write_text("\n".join([*requirements.pip_lines(group), WHEELS_ONLY]) + "\n")
+        commands.append(pip_install_command(group_file, work / f"pip-{i}", runtime, architecture, no_deps=True))
+    try:
+        for proc in processes.run_all(commands):  # the first failing group names the culprit, as one run would
+            _raise_on_failure(proc, runtime, architecture)
+        merged = all(_merge_into(work / f"pip-{i}", target_dir) for i in range(len(groups)))
+        if merged and not unmet_dependencies(target_dir, requirements, runtime, architecture):
+            return True
+        shutil.rmtree(target_dir)
+        target_dir.mkdir()
+        return False
+    finally:
+        for i in range(len(groups)):
+            shutil.rmtree(work / f"pip-{i}", ignore_errors=True)
+            (work / f"requirements-{i}.txt").unlink(missing_ok=True)
+
+
+def install_with_pip(requirements: Requirements, requirements_file: Path, target_dir: Path, runtime: Runtime, architecture: str) -> None:
+    """Install the requirements' wheels into target_dir (the layer's python/ directory), in parallel where that gives the same tree."""
+    groups = pin_groups(requirements.pins, pip_jobs())
+    if len(groups) > 1 and _install_in_groups(requirements, groups, requirements_file.parent, target_dir, runtime, architecture):
+        return
+    proc = processes.run(pip_install_command(requirements_file, target_dir, runtime, architecture))  # its own process group
+    _raise_on_failure(proc, runtime, architecture)

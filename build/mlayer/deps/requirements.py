@@ -58,6 +58,11 @@ class Requirements:
         pins = sorted(f"{p.text} {' '.join(sorted(p.hashes))}".strip() for p in self.pins)
         return list(self.options) + pins
 
+    def pip_lines(self, pins: tuple[Pin, ...] | None = None) -> list[str]:
+        """What pip installs from (all pins, or `pins`): option lines, then pins in name order, no comments."""
+        chosen = self.pins if pins is None else pins
+        return [*self.options, *(" ".join([p.text, *(f"--hash={h}" for h in p.hashes)]) for p in sorted(chosen, key=lambda p: (p.name, p.line_no)))]
+
     def pinned_versions(self, runtime: Runtime, architecture: str) -> dict[str, str]:
         return {p.name: p.version for p in self.pins if p.applies_to(runtime, architecture)}
 
