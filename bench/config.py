@@ -30,7 +30,7 @@ class BenchConfig:
     cold_repeats: int = 5  # fresh execution environments per variant
     cost_sample_invocations: int = 1000  # batch 1 and 10 are replayed on this many invocations and scaled
     build_repeats: int = 5  # cached rebuilds
-    cold_builds: int = 2  # builds from an empty mlayer cache (also the reproducibility check)
+    cold_builds: int = 3  # builds from an empty mlayer cache (also the reproducibility check); odd: a true median
     batch_sizes: tuple[int, ...] = BATCH_SIZES
     cost_batch_sizes: tuple[int, ...] = COST_BATCH_SIZES
     memory_candidates_mb: tuple[int, ...] = MEMORY_CANDIDATES_MB

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .head_to_head import MLAYER, PACKAGE_PY
 from .sizes import DEPS_UNZIPPED_TARGET, TOTAL_UNZIPPED_TARGET
 
 SEED_COST_BATCH_100 = 0.0062  # USD per 50,000-record ingest, from the seed article
@@ -63,6 +64,8 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
     full_note = f"handler REPORT duration, p50, {full} MB (a full vCPU)"
     scale_b100 = _get(results, "seed_scale", "seed_over_ours", "100")
     scale_mb = _get(results, "seed_scale", "pickle_bytes")
+    h2h = _get(results, "head_to_head", "builders") or {}
+    ours_cold, theirs_cold = (_get(h2h, name, "cold_s") for name in (MLAYER, PACKAGE_PY))
     return [
         _at_most("warm_b100_vs_floor", "warm batch-100 handler / floor (bare transform+predict)",
                  None if b100 is None or floor100 is None else b100 / floor100, 1.5, "x", full_note),
@@ -90,6 +93,9 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
         Target("model_only_rebuild", "model-only change rebuilds only the model zip",
                _get(results, "builds", "model_only", "only_model_rebuilt"), True, "",
                _get(results, "builds", "model_only", "only_model_rebuilt"), "second model version registered"),
+        _at_most("deps_cold_build_vs_package_py", "deps layer cold build: mlayer / terraform-aws-lambda's package.py",
+                 None if ours_cold is None or not theirs_cold else ours_cold / theirs_cold, 1.0, "x",
+                 "same pins, fresh caches, builds interleaved, median of each (head-to-head below)"),
         _at_most("cost_b100_usd", "cost per 50,000-record ingest at batch 100", cost100, SEED_COST_BATCH_100 / 20, "USD",
                  f"measured billed ms incl. INIT, {cost_memory} MB, CPU throttled; seed $0.0062 / 20"),
     ]  # fmt: skip

@@ -24,7 +24,7 @@ from bench.suite import run_suite  # noqa: E402
 SECTIONS = ("machine", "config", "variants", "cold", "warm", "floor", "ratios", "ingest", "sizes", "cost", "memory", "builds", "targets")
 TARGET_KEYS = {
     "warm_b100_vs_floor", "warm_b100_ms", "cold_init_ms", "cold_init_vs_nopyc", "seed_speedup_b100", "seed_scale_speedup_b100", "replay_wall_s",
-    "deps_unzipped_mb", "total_unzipped_mb", "cached_rebuild_s", "model_only_rebuild", "cost_b100_usd",
+    "deps_unzipped_mb", "total_unzipped_mb", "cached_rebuild_s", "model_only_rebuild", "deps_cold_build_vs_package_py", "cost_b100_usd",
 }  # fmt: skip
 
 
