@@ -5,12 +5,13 @@ from __future__ import annotations
 from importlib.metadata import distributions
 from pathlib import Path
 
+from packaging.markers import Marker, default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from ..errors import MlayerError
 from ..runtimes import Runtime
-from .requirements import Requirements, target_environment
+from .requirements import Requirements
 
 
 def installed_distributions(python_dir: Path) -> dict[str, str]:
@@ -45,14 +46,18 @@ def check_closure(installed: dict[str, str], requirements: Requirements, runtime
             )
 
 
-def unmet_dependencies(python_dir: Path, requirements: Requirements, runtime: Runtime, architecture: str) -> list[str]:
-    """What the pins (with their extras) and everything they require on this runtime need but python_dir lacks.
+def unmet_dependencies(python_dir: Path, requirements: Requirements) -> list[str]:
+    """What the pins (with their extras) and everything they require need but python_dir lacks.
 
-    Each entry reads `needer: requirement` (or `pin: not installed`); empty when the tree is closed.
+    Markers are evaluated as pip evaluates them: on the interpreter running pip, whatever its
+    --python-version says. The question is "would one pip run have installed more?", not what
+    the target needs (check_closure asks that). Each entry reads `needer: requirement` (or
+    `pin: not installed`); empty when the tree is closed.
     """
-    environment = target_environment(runtime, architecture)
+    environment = default_environment()
     dists = {canonicalize_name(d.metadata["Name"]): d for d in distributions(path=[str(python_dir)]) if d.metadata["Name"]}
-    todo = [(pin.name, frozenset(Requirement(pin.text).extras)) for pin in requirements.pins if pin.applies_to(runtime, architecture)]
+    todo = [(pin.name, frozenset(Requirement(pin.text).extras)) for pin in requirements.pins
+            if pin.marker is None or Marker(pin.marker).evaluate(environment)]  # fmt: skip
     seen: set[tuple[str, frozenset[str]]] = set()
     unmet: list[str] = []
     while todo:

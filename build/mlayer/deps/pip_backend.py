@@ -8,10 +8,11 @@ certificates, cache) is honoured on purpose: mirrors and proxies keep working.
 pip installs one package after another on one core. Because the file pins the whole closure,
 the pins can be split into a group per core (heaviest wheels spread first) and installed by
 parallel `pip install --no-deps` runs into separate directories, then merged. The merged tree
-must be exactly what one pip run gives: if the groups overlap on a file with different bytes, or
-any installed distribution's requirement is unmet (a pin missing from the file, a version
-conflict), it is thrown away and one ordinary pip run installs the file, so its resolver and
-errors decide, as they always did. The zip is the same whatever the number of cores.
+must be exactly what one pip run gives: if any group fails, the groups overlap on a file with
+different bytes, or any installed distribution's requirement is unmet as pip would evaluate it
+(a pin missing from the file, a version conflict), it is thrown away and one ordinary pip run
+installs the file, so its resolver and errors decide, as they always did. Hash-checking mode
+covers every group when any pin has a hash. The zip is the same whatever the number of cores.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def pip_version() -> str:
 def pip_install_command(requirements: Path, target_dir: Path, runtime: Runtime, architecture: str, *, no_deps: bool = False) -> list[str]:
     platforms = [arg for tag in runtime.platform_tags(architecture) for arg in ("--platform", tag)]
     return [
-        sys.executable, "-m", "pip", "install",
+        sys.executable, "-P", "-m", "pip", "install",  # -P: a module in the current directory (enum.py...) cannot shadow pip's
         "--disable-pip-version-check", "--no-input", "--progress-bar", "off", "--no-warn-script-location",
         "--only-binary=:all:", "--implementation", "cp", "--python-version", runtime.python_version,
         *platforms,
@@ -97,19 +98,25 @@ def pip_jobs() -> int:
     value = os.environ.get(PIP_JOBS_ENV)
     if value is None:
         return max(1, min(len(os.sched_getaffinity(0)), MAX_PIP_JOBS))
-    if not value.isdigit() or int(value) < 1:
+    if not re.fullmatch(r"[0-9]+", value) or int(value) < 1:
         raise MlayerError(f"{PIP_JOBS_ENV}={value!r} is not a positive whole number: set it to e.g. 1 (one pip run) or 2, or unset it")
     return int(value)
 
 
 def pin_groups(pins: tuple[Pin, ...], jobs: int) -> list[tuple[Pin, ...]]:
-    """Split the pins into at most `jobs` groups of similar wheel weight (heaviest first, each to the lightest group)."""
-    groups: list[list[Pin]] = [[] for _ in range(max(1, min(jobs, len(pins))))]
+    """Split the pins into at most `jobs` groups of similar wheel weight (heaviest first, each to the lightest group).
+
+    Pins of one name (several lines with markers) stay together: pip must see them side by side, as in one run.
+    """
+    by_name: dict[str, list[Pin]] = {}
+    for pin in pins:
+        by_name.setdefault(pin.name, []).append(pin)
+    groups: list[list[Pin]] = [[] for _ in range(max(1, min(jobs, len(by_name))))]
     weights = [0] * len(groups)
-    for pin in sorted(pins, key=lambda p: (-_weight(p), p.name, p.line_no)):
+    for same_name in sorted(by_name.values(), key=lambda group: (-_weight(group[0]), group[0].name)):
         lightest = weights.index(min(weights))
-        groups[lightest].append(pin)
-        weights[lightest] += _weight(pin)
+        groups[lightest].extend(same_name)
+        weights[lightest] += _weight(same_name[0])
     return [tuple(group) for group in groups]
 
 
@@ -135,16 +142,18 @@ def _merge_into(source: Path, dest: Path) -> bool:
 def _install_in_groups(requirements: Requirements, groups: list[tuple[Pin, ...]], work: Path, target_dir: Path,
                        runtime: Runtime, architecture: str) -> bool:  # fmt: skip
     """Parallel `--no-deps` runs, merged into target_dir; False (target_dir left empty) if one pip run must decide."""
+    hash_mode = any(pin.hashes for pin in requirements.pins)  # one hashed pin puts the whole file in hash mode
     commands = []
     for i, group in enumerate(groups):
         group_file = work / f"requirements-{i}.txt"
         group_file.write_text("\n".join([*requirements.pip_lines(group), WHEELS_ONLY]) + "\n")
-        commands.append(pip_install_command(group_file, work / f"pip-{i}", runtime, architecture, no_deps=True))
+        command = pip_install_command(group_file, work / f"pip-{i}", runtime, architecture, no_deps=True)
+        commands.append(command + (["--require-hashes"] if hash_mode else []))
     try:
-        for proc in processes.run_all(commands):  # the first failing group names the culprit, as one run would
-            _raise_on_failure(proc, runtime, architecture)
+        if any(proc.returncode != 0 for proc in processes.run_all(commands)):
+            return False  # one ordinary run names the culprit, as it always did (not whichever group failed)
         merged = all(_merge_into(work / f"pip-{i}", target_dir) for i in range(len(groups)))
-        if merged and not unmet_dependencies(target_dir, requirements, runtime, architecture):
+        if merged and not unmet_dependencies(target_dir, requirements):
             return True
         shutil.rmtree(target_dir)
         target_dir.mkdir()
