@@ -64,7 +64,7 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
     full_note = f"handler REPORT duration, p50, {full} MB (a full vCPU)"
     scale_b100 = _get(results, "seed_scale", "seed_over_ours", "100")
     scale_mb = _get(results, "seed_scale", "pickle_bytes")
-    h2h = _get(results, "head_to_head", "builders") or {}
+    h2h = _get(results, "builds", "head_to_head", "builders") or {}
     ours_cold, theirs_cold = (_get(h2h, name, "cold_s") for name in (MLAYER, PACKAGE_PY))
     return [
         _at_most("warm_b100_vs_floor", "warm batch-100 handler / floor (bare transform+predict)",

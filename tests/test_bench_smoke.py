@@ -60,6 +60,7 @@ def test_quick_bench_writes_json_markdown_and_png(tmp_path: Path, deps_build, de
     assert all(row["ours_usd"] > 0 for row in data["cost"]["batches"].values())
     assert data["memory"]["smallest_mb"] is not None
     assert data["builds"]["model_only"]["only_model_rebuilt"] is True
+    assert "head_to_head" in data["builds"]  # where targets.evaluate (and tests/test_bench_targets.py) read it
     assert {t["key"] for t in data["targets"]} == TARGET_KEYS
     assert all(t["verdict"] in ("PASS", "MISS", "n/a") for t in data["targets"])
 
