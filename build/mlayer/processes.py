@@ -17,6 +17,7 @@ import signal
 import subprocess
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 KILL_GRACE_S = 3.0  # SIGTERM, then this long for the group to exit, then SIGKILL
@@ -90,20 +91,24 @@ def kill_running() -> None:
         kill_group(proc)
 
 
+def kill_until_done(futures: Sequence[Future[Any]]) -> None:
+    """After an interrupt or a failure: stop every group `run` started until these worker threads end
+    (a process a thread starts just now is caught on the next round)."""
+    while not all(future.done() for future in futures):
+        kill_running()
+        wait(futures, timeout=1.0)
+
+
 def run_all(commands: Sequence[Sequence[str]], **kwargs: Any) -> list[subprocess.CompletedProcess[str]]:
     """`run` every command at once (one thread each) and return their results in order.
 
     An interrupt while they run stops every group at once, not one after the other.
     """
-    from concurrent.futures import ThreadPoolExecutor, wait
-
     with ThreadPoolExecutor(max_workers=max(1, len(commands)), thread_name_prefix="run_all") as pool:
         futures = [pool.submit(run, command, **kwargs) for command in commands]
         try:
             wait(futures)  # interruptible, unlike the pool's shutdown
         except BaseException:
-            while not all(future.done() for future in futures):
-                kill_running()
-                wait(futures, timeout=1.0)
+            kill_until_done(futures)
             raise
         return [future.result() for future in futures]

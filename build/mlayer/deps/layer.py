@@ -274,9 +274,7 @@ def _alongside(progress: Progress, key: str, message: str, check: Callable[..., 
         yield future
         wait([future])  # interruptible, unlike the pool's shutdown
     except BaseException:
-        while not future.done():  # a process the thread starts just now is caught on the next round
-            processes.kill_running()
-            wait([future], timeout=1.0)
+        processes.kill_until_done([future])
         raise
     finally:
         pool.shutdown(wait=True)

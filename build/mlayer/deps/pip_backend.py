@@ -39,14 +39,14 @@ MAX_PIP_JOBS = 4
 _WHEEL_MB = {"scipy": 36, "numpy": 16, "scikit-learn": 13, "pandas": 12, "pyarrow": 40, "torch": 800,
              "onnxruntime": 16, "xgboost": 200, "lightgbm": 4, "statsmodels": 10, "polars": 35}  # fmt: skip
 _PER_PACKAGE_MB = 3
-
-
-def _weight(pin: Pin) -> int:
-    return _WHEEL_MB.get(pin.name, 0) + _PER_PACKAGE_MB
 _NO_MATCH = re.compile(r"No matching distribution found for ([^\s;]+)")
 _NO_VERSION = re.compile(r"Could not find a version that satisfies the requirement ([^\s;]+)")
 _NETWORK = ("NewConnectionError", "ConnectTimeout", "ReadTimeout", "Temporary failure in name resolution",
             "Network is unreachable", "ProxyError", "SSLError")
+
+
+def _weight(pin: Pin) -> int:
+    return _WHEEL_MB.get(pin.name, 0) + _PER_PACKAGE_MB
 
 
 def pip_version() -> str:
