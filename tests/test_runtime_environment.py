@@ -7,6 +7,7 @@ it can write to /opt) or misbehaves on request (sleep, allocate, raise, exit).
 from __future__ import annotations
 
 import math
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,21 @@ def test_output_without_a_final_newline_stays_with_its_invocation(manifest: Path
         after = env.invoke({"action": "stderr"})
     assert partial.logs[-4:-2] == ["handling no_newline", "no newline at the end"]
     assert after.logs[1:3] == ["handling stderr", "to stderr"]
+
+
+def test_the_worker_joins_its_cgroup_after_the_mounts(tmp_path: Path):
+    """The read-only mounts are the emulator's set-up, not INIT: they must not spend the worker's CPU share.
+    Proof of the order: a cgroup.procs path inside a directory the shim makes read-only can only be
+    written before the mounts, so the launch fails exactly when the join comes after them."""
+    if not sandbox.readonly_mounts().available:
+        pytest.skip(f"no read-only mounts on this host: {sandbox.readonly_mounts().reason}")
+    inside = tmp_path / "ro"
+    inside.mkdir()
+    procs = inside / "cgroup.procs"
+    command = sandbox.launch_command(["/bin/sh", "-c", "exit 0"], cgroup_procs=procs, readonly_dirs=[inside])
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert proc.returncode != 0 and "Read-only file system" in proc.stderr, proc.stderr
+    assert not procs.exists()
+    outside = tmp_path / "cgroup.procs"  # and a writable one is written, by the worker's own pid
+    proc = subprocess.run(sandbox.launch_command(["/bin/sh", "-c", "echo $$"], cgroup_procs=outside, readonly_dirs=[inside]), capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0 and outside.read_text().strip() == proc.stdout.strip()
