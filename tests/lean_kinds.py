@@ -20,6 +20,8 @@ KINDS: dict[str, str] = {
     "tfidfvec_accents_sublinear_softmax": "[TfidfVectorizer(strip_accents='unicode', sublinear_tf=True, stop_words='english', ngram_range=(1, 3)), LogisticRegression(max_iter=500)], 'multi'",
     "hashing20_altsign_binary_sgd_hinge": "[HashingVectorizer(n_features=2**20, alternate_sign=True, binary=True, norm='l1', strip_accents='ascii', lowercase=False), SGDClassifier(loss='hinge', random_state=0)], 'multi'",
     "count_binary_linearsvc_int": "[CountVectorizer(binary=True, token_pattern=r'(?u)\\b\\w+\\b'), TfidfTransformer(norm='l1', use_idf=False), LinearSVC()], 'int'",
+    # a custom token_pattern whose tokens hold spaces, joined into n-grams: "a b" + "c" and "a" + "b c" are one term
+    "count12_spaced_tokens_logreg": "[CountVectorizer(token_pattern=r'(?u)\\b\\w+ \\w+\\b|\\w+', ngram_range=(1, 2)), LogisticRegression(max_iter=500)], 'multi'",
     "count_ridgeclassifier": "[CountVectorizer(ngram_range=(2, 3)), TfidfTransformer(), RidgeClassifier()], 'multi'",
     "count_perceptron_binary": "[CountVectorizer(stop_words=['the', 'a', 'my']), Perceptron(random_state=0)], 'binary'",
     "tfidfvec_linear_regression": "[TfidfVectorizer(norm=None), LinearRegression()], 'float'",
