@@ -27,6 +27,7 @@ from mlayer.manifest import deps_entry_for, load_manifest
 from . import warm
 from .cold import _one as one_cold_start
 from .floor import FloorProbe
+from .init_floor import measure_init_floor
 from .records import kinesis_event, text_of
 from .stats import median, ratio, summarize
 from .workspace import DEMO_NAME, DEMO_VERSION
@@ -115,11 +116,16 @@ def measure(config: Any, space: Any, work: Path, records: Sequence[bytes], full_
     memories = (full_mb,) if config.quick else MEMORIES_MB
     repeats = config.cold_repeats
 
+    _, lean_deps = deps_entry_for(lean_doc, model_key)
+    lean_python = Path(space.deps.interpreter)
+    lean_layer = _layer_python_dir(lean_manifest, lean_deps)
     cold: dict[str, dict[str, Any]] = {LEAN: {}, SKLEARN: {}}
+    init_floor: dict[str, dict[str, Any]] = {}
     for memory_mb in memories:
-        _log(f"cold starts at {memory_mb} MB, {repeats} each")
+        _log(f"cold starts at {memory_mb} MB, {repeats} each, and the INIT floor (interpreter, import numpy)")
         for key, value in _cold_at(manifests, first, memory_mb, repeats).items():
             cold[key][str(memory_mb)] = value
+        init_floor[str(memory_mb)] = measure_init_floor(lean_python, lean_layer, memory_mb, repeats)
     smallest = {
         key: min((int(m) for m, v in by_memory.items() if v["fits_init_limit"]), default=None) for key, by_memory in cold.items()
     }
@@ -131,9 +137,6 @@ def measure(config: Any, space: Any, work: Path, records: Sequence[bytes], full_
 
     texts = [text_of(r) for r in records[: max(WARM_BATCHES)]]
     lean_zip = lean_manifest.parent / lean_doc["models"][model_key]["file"]
-    _, lean_deps = deps_entry_for(lean_doc, model_key)
-    lean_python = Path(space.deps.interpreter)
-    lean_layer = _layer_python_dir(lean_manifest, lean_deps)
     _log(f"warm batches {WARM_BATCHES} at {full_mb} MB, lean + scikit-learn + lean floor, {config.repeats} rounds")
     with FloorProbe(lean_python, lean_layer, lean_zip, texts, script=_LEAN_PROBE, extra_paths=[FUNCTION_DIR]) as lean_probe, \
             FloorProbe(space.interpreter, space.deps.python_dir, space.model_zip, texts) as sklearn_probe:  # fmt: skip
@@ -158,6 +161,7 @@ def measure(config: Any, space: Any, work: Path, records: Sequence[bytes], full_
         "proof": proof,
         "cold": cold,
         "init_lean_over_sklearn": init_ratio,
+        "init_floor": init_floor,
         "smallest_memory_mb_init_under_10s": smallest,
         "warm": {
             "memory_mb": full_mb,
@@ -213,12 +217,14 @@ def targets(lean: dict[str, Any] | None, sklearn_floor_ratio: dict[str, float] |
     full = str(lean["memories_mb"][0])
     init = lean["init_lean_over_sklearn"].get(full)
     cold256 = (lean["cold"]["lean"].get("256") or {}).get("init_ms") or {}
+    numpy256 = ((lean.get("init_floor") or {}).get("256") or {}).get("numpy") or {}
     warm_ratio = lean["warm"]["lean_over_sklearn"].get("100")
     cost = ((lean["cost_at_cheapest_memory"].get("lean") or {}).get("batches") or {}).get("1000", {}).get("usd")
     rows = [
         ("lean_init_vs_sklearn", f"lean cold INIT / scikit-learn's, p50, {full} MB", init, 0.15, "x"),
         ("lean_deps_unzipped_mb", "lean deps layer, unzipped", lean["sizes"]["lean"]["unzipped_bytes"] / 1e6, 50.0, "MB"),
         ("lean_init_256mb_ms", "lean cold INIT at 256 MB, p50", cold256.get("p50"), 1000.0, "ms"),
+        ("init_floor_256mb_ms", "its floor, not a target: interpreter + import numpy alone at 256 MB, p50", numpy256.get("p50"), 1000.0, "ms"),
         ("lean_warm_b100_vs_sklearn", "warm batch-100 handler: lean / scikit-learn", warm_ratio, 1.0, "x"),
         ("lean_cost_b1000_usd", "lean $ per 50,000-record ingest at batch 1,000, cheapest memory", cost, 0.000062, "USD"),
     ]
@@ -240,7 +246,9 @@ def section(results: dict[str, Any]) -> list[str]:
     lines = ["", "## Lean runtime (numpy only) vs scikit-learn, same model, same run", ""]
     proof = lean.get("proof") or {}
     lines.append(f"Proof at build: exact={proof.get('exact')} on {proof.get('corpus_texts')} texts (labels, probabilities, decision values as float64 bits).")
-    lines += ["", "| memory MB | lean INIT p50 ms | scikit-learn INIT p50 ms | lean / sklearn |", "|---:|---:|---:|---:|"]
+    floor = lean.get("init_floor") or {}
+    lines += ["", "| memory MB | lean INIT p50 ms | scikit-learn INIT p50 ms | lean / sklearn | floor: interpreter | floor: interpreter + import numpy |",
+              "|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for memory in lean["memories_mb"]:
         m = str(memory)
         cells = []
@@ -248,7 +256,12 @@ def section(results: dict[str, Any]) -> list[str]:
             entry = lean["cold"][key][m]
             cells.append(f"{entry['init_ms']['p50']:,.0f}" if entry["init_ms"] and entry["fits_init_limit"] else (f"fails: {entry['error'][:60]}" if entry["error"] else f"{entry['init_ms']['p50']:,.0f} (over 10 s)"))
         r = lean["init_lean_over_sklearn"].get(m)
-        lines.append(f"| {memory} | {cells[0]} | {cells[1]} | {'' if r is None else f'{r:.3f}x'} |")
+        f = floor.get(m) or {}
+        floors = [f"{f[name]['p50']:,.0f}" if name in f else "" for name in ("interpreter", "numpy")]
+        lines.append(f"| {memory} | {cells[0]} | {cells[1]} | {'' if r is None else f'{r:.3f}x'} | {floors[0]} | {floors[1]} |")
+    if floor:
+        lines += ["", "The floor columns: the runtime's interpreter started like the worker (same cgroup share), doing nothing, "
+                  "then only `import numpy` from the lean layer. No numpy-based handler's INIT can be below the last column."]  # fmt: skip
     smallest = lean["smallest_memory_mb_init_under_10s"]
     lines += ["", f"Smallest memory with INIT under 10 s: lean {smallest['lean']} MB, scikit-learn {smallest['sklearn']} MB.", ""]
     lines += ["| batch | lean p50 ms | scikit-learn p50 ms | lean floor p50 ms | lean / floor | scikit-learn floor p50 ms | scikit-learn / floor | lean / sklearn |",
