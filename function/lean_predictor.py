@@ -23,6 +23,7 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import compress, filterfalse, repeat
 from typing import Any
 
 import numpy as np
@@ -73,8 +74,11 @@ def murmurhash3_32(data: bytes, seed: int = 0) -> int:
     return h - (1 << 32) if h & 0x80000000 else h
 
 
-def _hash_signed(data: bytes) -> int:
-    return _mmh3.hash(data, 0, True) if _mmh3 is not None else murmurhash3_32(data)
+def _hashes_signed(terms: list[str]) -> np.ndarray:
+    """Each term's signed murmur3 of its UTF-8 (strict: a lone surrogate raises, as in scikit-learn)."""
+    encoded = map(str.encode, terms)
+    hashed = map(_mmh3.hash, encoded) if _mmh3 is not None else map(murmurhash3_32, encoded)  # mmh3.hash: seed 0, signed
+    return np.fromiter(hashed, dtype=np.int64, count=len(terms))
 
 
 # ---------------------------------------------------------------- sparse rows
@@ -152,6 +156,19 @@ def _strip_accents_ascii(text: str) -> str:
 _ACCENTS = {None: None, "unicode": _strip_accents_unicode, "ascii": _strip_accents_ascii}
 
 
+# One findall over a whole batch joined by NUL finds every text's tokens when a token is a maximal
+# run of \w (of at least two, or one, characters): NUL is never \w, so no run spans two texts and a
+# run that meets NUL ends there as at the end of a text; lower() and NFKD act on each text alone
+# (NUL is neither cased nor case-ignorable, and is a starter). Scanning left to right, \w\w+ (\w+)
+# matches exactly the maximal runs \b\w\w+\b (\b\w+\b) does, without testing \b at every
+# character. NUL itself is matched as the boundary between texts; a text holding NUL goes alone.
+_SEPARATOR = "\x00"
+_BATCH_PATTERNS = {  # token_pattern -> the pattern that finds the same tokens, and NULs, in a joined batch
+    r"(?u)\b\w\w+\b": r"(?u)\w\w+|\x00",  # scikit-learn's default
+    r"(?u)\b\w+\b": r"(?u)\w+|\x00",  # its usual change: keep one-character words
+}
+
+
 class WordAnalyzer:
     """sklearn's word analyzer: preprocess (lowercase, then strip accents), tokenize, stop words, n-grams."""
 
@@ -166,6 +183,52 @@ class WordAnalyzer:
         stop_words = spec.get("stop_words")
         self.stop_words = frozenset(stop_words) if stop_words is not None else None
         self.min_n, self.max_n = (int(n) for n in spec["ngram_range"])
+        batch_pattern = _BATCH_PATTERNS.get(spec["token_pattern"])
+        if self.stop_words and _SEPARATOR in self.stop_words:
+            batch_pattern = None  # a NUL stop word would remove the boundaries
+        self._batch_findall = re.compile(batch_pattern).findall if batch_pattern else None
+
+    def routes(self, texts: list[Any]) -> tuple[list[int], list[int]]:
+        """(indices of the texts `batch` takes, indices of those `__call__` takes one by one).
+
+        A text's route depends on the text alone (a str without NUL goes in the batch), so the
+        build's proof, which runs every text, proves each one on the route it will take."""
+        if self._batch_findall is None:
+            return [], list(range(len(texts)))
+        batched: list[int] = []
+        single: list[int] = []
+        for index, text in enumerate(texts):
+            (batched if type(text) is str and _SEPARATOR not in text else single).append(index)
+        return batched, single
+
+    def batch(self, texts: list[str]) -> tuple[list[str], np.ndarray]:
+        """Every text's terms (as __call__ gives them, grouped by n rather than by text) and each term's
+        text index: one lower(), one findall and C-level joins for the whole batch instead of per text."""
+        joined = _SEPARATOR.join(texts)
+        if self.lowercase:
+            joined = joined.lower()
+        if self.strip_accents is not None:
+            joined = self.strip_accents(joined)
+        tokens = self._batch_findall(joined)  # type: ignore[misc]
+        if self.stop_words is not None:
+            tokens = list(filterfalse(self.stop_words.__contains__, tokens))
+        boundary = np.fromiter(map(_SEPARATOR.__eq__, tokens), dtype=bool, count=len(tokens))
+        text_of = np.cumsum(boundary)  # for a token (not a boundary): the number of boundaries before it
+        terms: list[str] = []
+        text_index: list[np.ndarray] = []
+        if self.min_n == 1:
+            word = ~boundary
+            terms = list(compress(tokens, word.tolist()))
+            text_index.append(text_of[word])
+        crossed = np.concatenate(([0], text_of))  # crossed[i]: boundaries among the first i tokens
+        for n in range(max(2, self.min_n), self.max_n + 1):
+            starts = len(tokens) - n + 1
+            if starts <= 0:
+                break
+            inside = (crossed[n:] - crossed[:starts]) == 0  # the n tokens from this start hold no boundary
+            terms.extend(compress(map(" ".join, zip(*[tokens[k:] for k in range(n)])), inside.tolist()))
+            text_index.append(text_of[:starts][inside])
+        return terms, np.concatenate(text_index) if text_index else np.zeros(0, dtype=np.int64)
 
     def __call__(self, text: str) -> list[str]:
         if not isinstance(text, str):
@@ -193,12 +256,11 @@ class WordAnalyzer:
         return tokens
 
 
-def _count_cells(lengths: list[int], columns: Any, n_columns: int, values: np.ndarray | None = None) -> Rows:
-    """CSR from each row's column hits (lengths[i] hits for row i): per cell the number of hits, or the sum
-    of their values (+-1.0: small integers, exact in any order); cells summing to 0 are dropped as
+def _count_cells(row_of_hit: np.ndarray, columns: Any, n_rows: int, n_columns: int, values: np.ndarray | None = None) -> Rows:
+    """CSR from column hits (hit k is in row row_of_hit[k], any order): per cell the number of hits, or the
+    sum of their values (+-1.0: small integers, exact in any order); cells summing to 0 are dropped as
     scipy's sum_duplicates drops them; columns ascending within a row, as sort_indices leaves them."""
-    n_rows = len(lengths)
-    cells = np.repeat(np.arange(n_rows, dtype=np.int64), lengths) * n_columns + np.asarray(columns, dtype=np.int64)
+    cells = np.asarray(row_of_hit, dtype=np.int64) * n_columns + np.asarray(columns, dtype=np.int64)
     keys, inverse, counts = np.unique(cells, return_inverse=True, return_counts=True)
     data = counts.astype(np.float64) if values is None else np.bincount(inverse, weights=values, minlength=len(keys))
     if values is not None:
@@ -208,6 +270,24 @@ def _count_cells(lengths: list[int], columns: Any, n_columns: int, values: np.nd
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(row_of, minlength=n_rows), out=indptr[1:])
     return Rows(indptr, keys - row_of * n_columns, data.astype(np.float64), n_columns)
+
+
+def _terms_by_text(analyze: WordAnalyzer, texts: list[Any]) -> tuple[list[str], np.ndarray]:
+    """Every text's terms and each term's text index: batched where analyze.routes allows, else text by text."""
+    batched, single = analyze.routes(texts)
+    terms: list[str] = []
+    text_index: list[np.ndarray] = []
+    if batched:
+        terms, index = analyze.batch([texts[i] for i in batched])
+        text_index.append(np.asarray(batched, dtype=np.int64)[index])
+    if single:
+        lengths = []
+        for i in single:
+            found = analyze(texts[i])
+            terms.extend(found)
+            lengths.append(len(found))
+        text_index.append(np.repeat(np.asarray(single, dtype=np.int64), lengths))
+    return terms, np.concatenate(text_index) if text_index else np.zeros(0, dtype=np.int64)
 
 
 class CountFeatures:
@@ -220,14 +300,10 @@ class CountFeatures:
         self.n_features = len(vocabulary)
 
     def transform(self, texts: list[str]) -> Rows:
-        get, analyze = self.vocabulary.get, self.analyze
-        columns: list[int] = []
-        lengths: list[int] = []
-        for text in texts:
-            found = [index for index in map(get, analyze(text)) if index is not None]
-            columns.extend(found)
-            lengths.append(len(found))
-        rows = _count_cells(lengths, columns, self.n_features)
+        terms, text_index = _terms_by_text(self.analyze, texts)
+        columns = np.fromiter(map(self.vocabulary.get, terms, repeat(-1)), dtype=np.int64, count=len(terms))
+        known = columns >= 0
+        rows = _count_cells(text_index[known], columns[known], len(texts), self.n_features)
         if self.binary:
             rows.data.fill(1.0)
         return rows
@@ -244,16 +320,11 @@ class HashingFeatures:
         self.norm = spec.get("norm")
 
     def transform(self, texts: list[str]) -> Rows:
-        hashes: list[int] = []
-        lengths: list[int] = []
-        for text in texts:
-            found = [_hash_signed(term.encode("utf-8")) for term in self.analyze(text)]
-            hashes.extend(found)
-            lengths.append(len(found))
-        signed = np.asarray(hashes, dtype=np.int64)
+        terms, text_index = _terms_by_text(self.analyze, texts)
+        signed = _hashes_signed(terms)
         columns = np.abs(signed) % self.n_features  # int64: abs(-2**31) is defined, as sklearn arranges
         signs = np.where(signed >= 0, 1.0, -1.0) if self.alternate_sign else np.ones(len(signed))
-        rows = _count_cells(lengths, columns, self.n_features, signs)
+        rows = _count_cells(text_index, columns, len(texts), self.n_features, signs)
         if self.binary:
             rows.data.fill(1.0)
         _normalize(rows, self.norm)
