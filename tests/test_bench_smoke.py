@@ -76,8 +76,11 @@ def test_quick_bench_writes_json_markdown_and_png(tmp_path: Path, deps_build, de
     assert all(lean["cold"][kind]["1769"]["init_ms"]["p50"] > 0 for kind in ("lean", "sklearn"))
     assert set(lean["warm"]["p50_ms"]["lean"]) == {"1", "100", "1000"} and lean["sizes"]["lean"]["unzipped_bytes"] > 0
     assert lean["cost_at_cheapest_memory"]["lean"]["batches"]["1000"]["usd"] > 0
-    assert {t["key"] for t in data["lean_targets"]} >= {"lean_init_vs_sklearn", "lean_deps_unzipped_mb", "lean_cost_b1000_usd", "init_floor_256mb_ms"}
+    assert {t["key"] for t in data["lean_targets"]} >= {"lean_init_vs_sklearn", "lean_deps_unzipped_mb", "lean_cost_b1000_usd", "lean_init_256mb_ms"}
+    least = {t["key"]: t["least"] for t in data["lean_targets"]}
+    assert least["lean_b1000_vs_floor"] > 1 and least["sklearn_b1000_vs_floor"] > 1  # the runtime's JSON is never free
+    assert least["lean_b1000_vs_floor"] < next(t["measured"] for t in data["lean_targets"] if t["key"] == "lean_b1000_vs_floor")
     floor = lean["init_floor"]["1769"]  # the INIT floor really imports numpy: it takes longer than the bare interpreter
     assert floor["numpy"]["p50"] > floor["interpreter"]["p50"] > 0 and floor["numpy"]["n"] == floor["interpreter"]["n"] > 0
-    assert "floor: interpreter + import numpy" in markdown
+    assert "floor: interpreter + import numpy" in markdown and "| least reachable here |" in markdown
     assert "## Lean runtime (numpy only) vs scikit-learn" in markdown

@@ -28,3 +28,34 @@ def test_the_cold_build_target_compares_mlayer_with_package_py(ours, theirs, exp
 
 def test_a_skipped_head_to_head_is_not_a_pass():
     assert verdict({"builds": {"head_to_head": {"skipped": head_to_head.NOT_RUN}}}) == ("n/a", None)
+
+
+def lean_section(init_256: float, numpy_256: float, lean_ratio: float, floor_ms: float, around_ms: float) -> dict:
+    """The fields bench.lean.targets reads, as bench.lean.measure writes them."""
+    parts = {"around_handler": around_ms, "decode": 1.0, "predict": floor_ms, "duration": floor_ms + around_ms + 1.0}
+    return {
+        "memories_mb": [1769, 256],
+        "init_lean_over_sklearn": {"1769": 0.12},
+        "cold": {"lean": {"256": {"init_ms": {"p50": init_256}}}},
+        "init_floor": {"256": {"numpy": {"p50": numpy_256}, "interpreter": {"p50": 50.0}}},
+        "sizes": {"lean": {"unzipped_bytes": 46_900_000}},
+        "cost_at_cheapest_memory": {"lean": {"batches": {"1000": {"usd": 0.0001}}}},
+        "warm": {
+            "lean_over_sklearn": {"100": 0.8},
+            "lean_over_floor_paired_p50": {"100": lean_ratio, "1000": lean_ratio},
+            "sklearn_over_floor_p50": {"100": 1.7, "1000": 2.1},
+            "floor_p50_ms": {"100": floor_ms, "1000": floor_ms},
+            "sklearn_floor_p50_ms": {"100": floor_ms, "1000": floor_ms},
+            "breakdown_ms_p50": {"lean": {"100": parts, "1000": parts}, "sklearn": {"100": parts, "1000": parts}},
+        },
+    }
+
+
+def test_lean_targets_say_what_is_least_reachable_beside_each_verdict():
+    from bench import lean
+
+    rows = {t["key"]: t for t in lean.targets(lean_section(init_256=1500.0, numpy_256=1046.0, lean_ratio=2.2, floor_ms=10.0, around_ms=8.0), None)}
+    assert rows["lean_init_256mb_ms"]["verdict"] == "MISS" and rows["lean_init_256mb_ms"]["least"] == 1046.0
+    assert rows["lean_b1000_vs_floor"]["verdict"] == "MISS" and rows["lean_b1000_vs_floor"]["least"] == pytest.approx(1.8)
+    assert rows["sklearn_b100_vs_floor"]["least"] == pytest.approx(1.8)
+    assert rows["lean_deps_unzipped_mb"]["verdict"] == "PASS" and rows["lean_deps_unzipped_mb"]["least"] is None
