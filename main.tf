@@ -238,6 +238,16 @@ resource "aws_s3_object" "function_code" {
   }
 }
 
+# A warning, not an error: sink = "none" is how the dev example tries the module out. But the
+# event source mapping discards the function's response, and with no sink the response is the
+# only place the predictions go.
+check "predictions_are_kept" {
+  assert {
+    condition     = var.sink != "none" || !var.trigger_enabled
+    error_message = "sink = \"none\" with the Kinesis trigger enabled: the event source mapping discards the function's response, so every prediction is lost. Set sink to s3, dynamodb or kinesis to keep them."
+  }
+}
+
 module "sink" {
   source = "./modules/sink"
 

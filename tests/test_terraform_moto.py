@@ -270,6 +270,22 @@ def test_second_plan_is_empty_even_with_the_manifest_path_spelled_absolute(compl
     manifest_path, planned again with the absolute one `mlayer deploy` passes."""
     summary, shown = complete.plan("again", manifest_path=str((complete.path / "../../dist/manifest.json").resolve()))
     assert summary.empty and not summary.output_changes, summary.render()
+    assert check_result(shown, "predictions_are_kept") == ("pass", [])  # a DynamoDB sink keeps them
+
+
+def check_result(shown: dict[str, Any], name: str) -> tuple[str, list[str]]:
+    """A check block's status in a plan, and its failure messages (warnings: the plan still succeeds)."""
+    for check in shown.get("checks", []):
+        if check["address"].get("kind") == "check" and check["address"].get("name") == name:
+            return check["status"], [p["message"] for i in check.get("instances", []) for p in i.get("problems", [])]
+    raise AssertionError(f"no check block {name!r} in the plan")
+
+
+def test_no_sink_under_the_trigger_is_a_plan_warning_that_predictions_are_lost(complete: Root, created: dict[str, Any]) -> None:
+    """With sink = none the response is the only place predictions go, and the event source mapping drops it."""
+    _, shown = complete.plan("nosink", sink="none")
+    status, messages = check_result(shown, "predictions_are_kept")
+    assert status == "fail" and len(messages) == 1 and "every prediction is lost" in messages[0] and "Set sink to s3, dynamodb or kinesis" in messages[0]
 
 
 def plan_error(root: Root, name: str, manifest: dict[str, Any], **variables: str) -> str:
