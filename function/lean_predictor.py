@@ -258,14 +258,12 @@ class WordAnalyzer:
 
 def _count_cells(row_of_hit: np.ndarray, columns: Any, n_rows: int, n_columns: int, values: np.ndarray | None = None) -> Rows:
     """CSR from column hits (hit k is in row row_of_hit[k], any order): per cell the number of hits, or the
-    sum of their values (+-1.0: small integers, exact in any order); cells summing to 0 are dropped as
-    scipy's sum_duplicates drops them; columns ascending within a row, as sort_indices leaves them."""
+    sum of their values (+-1.0: small integers, exact in any order); columns ascending within a row, as
+    sort_indices leaves them. A cell whose values cancel (+1 -1) stays, holding 0.0: scipy's
+    csr_sum_duplicates stores it, so binary then makes it 1.0 and sublinear tf makes it log(0)."""
     cells = np.asarray(row_of_hit, dtype=np.int64) * n_columns + np.asarray(columns, dtype=np.int64)
     keys, inverse, counts = np.unique(cells, return_inverse=True, return_counts=True)
     data = counts.astype(np.float64) if values is None else np.bincount(inverse, weights=values, minlength=len(keys))
-    if values is not None:
-        keep = data != 0.0
-        keys, data = keys[keep], data[keep]
     row_of = keys // n_columns
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(row_of, minlength=n_rows), out=indptr[1:])
@@ -310,7 +308,7 @@ class CountFeatures:
 
 
 class HashingFeatures:
-    """HashingVectorizer.transform: signed murmur3 of each term's UTF-8, summed per column, zeros dropped."""
+    """HashingVectorizer.transform: signed murmur3 of each term's UTF-8, summed per column (a cancelled cell kept)."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self.analyze = WordAnalyzer(spec)

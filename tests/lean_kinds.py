@@ -19,6 +19,8 @@ KINDS: dict[str, str] = {
     "hashing18_tfidf_logreg": "[HashingVectorizer(n_features=2**18), TfidfTransformer(), LogisticRegression(max_iter=500)], 'multi'",
     "tfidfvec_accents_sublinear_softmax": "[TfidfVectorizer(strip_accents='unicode', sublinear_tf=True, stop_words='english', ngram_range=(1, 3)), LogisticRegression(max_iter=500)], 'multi'",
     "hashing20_altsign_binary_sgd_hinge": "[HashingVectorizer(n_features=2**20, alternate_sign=True, binary=True, norm='l1', strip_accents='ascii', lowercase=False), SGDClassifier(loss='hinge', random_state=0)], 'multi'",
+    # 8 columns: terms of one text often cancel (+1 -1) in a column; scipy keeps that cell, and binary makes it 1.0
+    "hashing3_altsign_binary_logreg": "[HashingVectorizer(n_features=2**3, alternate_sign=True, binary=True, norm=None), LogisticRegression(max_iter=500)], 'multi'",
     "count_binary_linearsvc_int": "[CountVectorizer(binary=True, token_pattern=r'(?u)\\b\\w+\\b'), TfidfTransformer(norm='l1', use_idf=False), LinearSVC()], 'int'",
     # a custom token_pattern whose tokens hold spaces, joined into n-grams: "a b" + "c" and "a" + "b c" are one term
     "count12_spaced_tokens_logreg": "[CountVectorizer(token_pattern=r'(?u)\\b\\w+ \\w+\\b|\\w+', ngram_range=(1, 2)), LogisticRegression(max_iter=500)], 'multi'",
