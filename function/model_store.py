@@ -12,7 +12,6 @@ import json
 import os
 import sys
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -23,26 +22,43 @@ class ModelInitError(RuntimeError):
     """The model layer cannot be trusted or loaded; the execution environment must not serve."""
 
 
-@dataclass(frozen=True, slots=True)
 class ModelFile:
-    file: str
-    role: str
-    sha256: str
+    __slots__ = ("file", "role", "sha256")
+
+    def __init__(self, file: str, role: str, sha256: str) -> None:  # a plain class, not @dataclass: see handler_config
+        self.file = file
+        self.role = role
+        self.sha256 = sha256
 
 
-@dataclass(slots=True)
 class LoadedModel:
-    name: str
-    version: str
-    kind: str  # "steps" | "pipeline" | "lean" (numpy only: lean_predictor)
-    transforms: list[Any]  # applied in order to the list of texts
-    estimator: Any
-    has_proba: bool
-    classes: list[Any] | None
-    metadata: dict[str, Any]
-    warnings: list[str] = field(default_factory=list)
-    verify_ms: float = 0.0
-    load_ms: float = 0.0
+    __slots__ = ("name", "version", "kind", "transforms", "estimator", "has_proba", "classes", "metadata", "warnings", "verify_ms", "load_ms")
+
+    def __init__(
+        self,
+        name: str,
+        version: str,
+        kind: str,
+        transforms: list[Any],
+        estimator: Any,
+        has_proba: bool,
+        classes: list[Any] | None,
+        metadata: dict[str, Any],
+        warnings: list[str],
+        verify_ms: float,
+        load_ms: float,
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.kind = kind  # "steps" | "pipeline" | "lean" (numpy only: lean_predictor)
+        self.transforms = transforms  # applied in order to the list of texts
+        self.estimator = estimator
+        self.has_proba = has_proba
+        self.classes = classes
+        self.metadata = metadata
+        self.warnings = warnings
+        self.verify_ms = verify_ms
+        self.load_ms = load_ms
 
 
 def read_metadata(model_dir: str) -> dict[str, Any]:

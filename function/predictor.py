@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from model_store import LoadedModel, ModelInitError
 
 
-@dataclass(slots=True)  # one per record on the warm path: not frozen (a frozen __init__ costs ~2 us)
 class Outcome:
-    label: Any
-    probabilities: dict[str, float | None] | None  # class -> probability, when the estimator has predict_proba
-    score: float | None = None  # the predicted label's probability (probabilities[str(label)])
+    """One record's prediction; made once per record on the warm path (a plain class: see handler_config)."""
+
+    __slots__ = ("label", "probabilities", "score")
+
+    def __init__(self, label: Any, probabilities: dict[str, float | None] | None, score: float | None = None) -> None:
+        self.label = label
+        self.probabilities = probabilities  # class -> probability, when the estimator has predict_proba
+        self.score = score  # the predicted label's probability (probabilities[str(label)])
 
 
 def json_safe(value: Any) -> Any:

@@ -40,7 +40,6 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from handler_config import SinkSettings
@@ -56,11 +55,13 @@ _KINESIS_MAX_PARTITION_KEY = 256  # characters
 INVALID_FOLDER = "_invalid"  # s3: dead-letter entries live under <prefix>/_invalid/
 
 
-@dataclass(slots=True)
 class SinkResult:
-    failed: set[str] = field(default_factory=set)  # sequence numbers not written
-    errors: list[str] = field(default_factory=list)
-    retries: int = 0  # partial-failure rounds run by the handler (botocore's own retries not counted)
+    __slots__ = ("failed", "errors", "retries")
+
+    def __init__(self) -> None:  # a plain class, not @dataclass: see handler_config
+        self.failed: set[str] = set()  # sequence numbers not written
+        self.errors: list[str] = []
+        self.retries = 0  # partial-failure rounds run by the handler (botocore's own retries not counted)
 
     def add(self, other: SinkResult) -> None:
         self.failed |= other.failed

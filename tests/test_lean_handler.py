@@ -73,6 +73,12 @@ def test_lean_handler_imports_neither_sklearn_nor_scipy_nor_joblib(both_handlers
     assert "sklearn" in sklearn.loaded_modules(["sklearn"])
 
 
+def test_lean_handler_defines_no_dataclass_at_init(both_handlers):
+    # Each @dataclass execs generated code: the handler's 13 cost ~10 ms of CPU, ~70 ms of INIT at 256 MB.
+    lean, _ = both_handlers
+    assert lean.loaded_modules(["dataclasses"]) == []
+
+
 def test_a_tampered_lean_array_fails_init_before_loading(lean_deps, demo_layers, tmp_path):
     import shutil
 
