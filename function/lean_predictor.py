@@ -264,8 +264,12 @@ def _count_cells(row_of_hit: np.ndarray, columns: Any, n_rows: int, n_columns: i
     sort_indices leaves them. A cell whose values cancel (+1 -1) stays, holding 0.0: scipy's
     csr_sum_duplicates stores it, so binary then makes it 1.0 and sublinear tf makes it log(0)."""
     cells = np.asarray(row_of_hit, dtype=np.int64) * n_columns + np.asarray(columns, dtype=np.int64)
-    keys, inverse, counts = np.unique(cells, return_inverse=True, return_counts=True)
-    data = counts.astype(np.float64) if values is None else np.bincount(inverse, weights=values, minlength=len(keys))
+    if values is None:  # counts alone: np.unique sorts the keys instead of argsorting them (~1.8x faster)
+        keys, counts = np.unique(cells, return_counts=True)
+        data = counts.astype(np.float64)
+    else:
+        keys, inverse = np.unique(cells, return_inverse=True)
+        data = np.bincount(inverse, weights=values, minlength=len(keys))
     row_of = keys // n_columns
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(row_of, minlength=n_rows), out=indptr[1:])
