@@ -314,5 +314,5 @@ def section(results: dict[str, Any]) -> list[str]:
         least = "" if t.get("least") is None else f"{t['least']:.4g} {t['unit']}"
         lines.append(f"| {t['what']} | {value} | {t['limit']} {t['unit']} | {least} | {t['verdict']} |")
     lines += ["", "Least reachable here: INIT no shorter than the interpreter importing numpy at that memory; a handler "
-              "no faster than its floor plus the runtime's JSON around it (decoding and documents for free)."]  # fmt: skip
+              "no faster than its floor plus the runtime's JSON around it (decoding and documents for free).", ""]  # fmt: skip
     return lines
